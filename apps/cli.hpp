@@ -1,0 +1,55 @@
+#pragma once
+// Shared pieces of the xsavetool command line: registration, input, output, colour.
+#include "xsave/error.hpp"
+#include "xsave/profile.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+// Each command lives in apps/cmd_<name>.cpp and registers itself here.
+void register_dump(CLI::App& app);
+void register_cpuid(CLI::App& app);
+void register_convert(CLI::App& app);   // compact, standard, convert, capture
+void register_check(CLI::App& app);
+void register_layout(CLI::App& app);    // layout, hexdump
+void register_diff(CLI::App& app);      // diff, assemble
+
+// A command's verdict: 0 ok, 1 different/rejected/inconsistent. Trouble is an exception.
+void set_exit_code(int code);
+int exit_code();
+
+// Reads a whole file, or stdin for "-". Throws xsave::Error("FILE: why") for a missing,
+// unreadable or non-regular file, or one larger than `limit` bytes.
+std::vector<uint8_t> read_input(const std::string& path, size_t limit = 256u << 20);
+
+// "host", a built-in profile name, or a file. Throws xsave::Error.
+xsave::Profile load_profile(const std::string& spec);
+
+// Writes to `path` atomically (temp file in the same directory, then rename), or to
+// stdout for "-" / empty. Refuses raw bytes on a terminal unless `force`.
+void write_output(const std::string& path, std::span<const uint8_t> bytes, bool binary, bool force = false);
+inline void write_output(const std::string& path, const std::string& text) {
+    write_output(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, false);
+}
+
+// Colour: "auto" (a terminal and no NO_COLOR), "always", "never".
+bool use_color(const std::string& mode);
+
+// Prints "xsavetool: warning: MSG" on stderr.
+void warn(const std::string& msg);
+
+// Adds --cpuid (and friends) to a command.
+struct ProfileOption {
+    std::string spec;
+    void add(CLI::App* cmd, const char* name = "--cpuid", const char* help = "CPUID profile: host, a built-in name, or a file");
+};
+
+// Parses a mask given as hex/decimal or as component names joined by '|' or ','.
+uint64_t parse_mask(const std::string& text, const char* what);
+
+} // namespace cli

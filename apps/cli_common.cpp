@@ -1,0 +1,133 @@
+// Input, output, colour and option helpers shared by the commands.
+#include "cli.hpp"
+
+#include "xsave/components.hpp"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cli {
+namespace {
+int g_exit = 0;
+
+std::string errno_text() { return std::strerror(errno); }
+
+void write_all(int fd, const uint8_t* p, size_t n, const std::string& what) {
+    while (n) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw xsave::Error(fmt::format("{}: cannot write: {}", what, errno_text()));
+        p += w;
+        n -= size_t(w);
+    }
+}
+} // namespace
+
+void set_exit_code(int code) { g_exit = std::max(g_exit, code); }
+int exit_code() { return g_exit; }
+
+std::vector<uint8_t> read_input(const std::string& path, size_t limit) {
+    int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw xsave::Error(fmt::format("{}: cannot open: {}", path, errno_text()));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (fd) ::close(fd);
+        throw xsave::Error(fmt::format("{}: is a directory, expected a file", path));
+    }
+    std::vector<uint8_t> out;
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t r = ::read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            if (fd) ::close(fd);
+            throw xsave::Error(fmt::format("{}: cannot read: {}", path, std::strerror(e)));
+        }
+        if (r == 0) break;
+        if (out.size() + size_t(r) > limit) {
+            if (fd) ::close(fd);
+            throw xsave::Error(fmt::format("{}: larger than {} MiB: not an XSAVE area, profile or core this tool reads", path, limit >> 20));
+        }
+        out.insert(out.end(), buf, buf + r);
+    }
+    if (fd) ::close(fd);
+    return out;
+}
+
+void write_output(const std::string& path, std::span<const uint8_t> bytes, bool binary, bool force) {
+    if (path.empty() || path == "-") {
+        if (binary && !force && ::isatty(1))
+            throw xsave::Error("refusing to write raw bytes to a terminal: use -o FILE, --output hex, or --force");
+        write_all(1, bytes.data(), bytes.size(), "stdout");
+        return;
+    }
+    namespace fs = std::filesystem;
+    fs::path target(path);
+    fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::string tmpl = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+    int fd = ::mkstemp(tmpl.data());
+    if (fd < 0) throw xsave::Error(fmt::format("{}: cannot create a temporary file in {}: {}", path, dir.string(), errno_text()));
+    try {
+        write_all(fd, bytes.data(), bytes.size(), path);
+        struct stat st {};
+        mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
+        ::fchmod(fd, mode);
+        if (::fsync(fd) != 0) throw xsave::Error(fmt::format("{}: cannot sync: {}", path, errno_text()));
+    } catch (...) {
+        ::close(fd);
+        ::unlink(tmpl.c_str());
+        throw;
+    }
+    ::close(fd);
+    if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmpl.c_str());
+        throw xsave::Error(fmt::format("{}: cannot write: {}", path, std::strerror(e)));
+    }
+}
+
+bool use_color(const std::string& mode) {
+    if (mode == "never") return false;
+    if (mode == "always") return true;
+    const char* nc = std::getenv("NO_COLOR");
+    if (nc && *nc) return false;
+    return ::isatty(1);
+}
+
+void warn(const std::string& msg) { fmt::print(stderr, "xsavetool: warning: {}\n", msg); }
+
+void ProfileOption::add(CLI::App* cmd, const char* name, const char* help) { cmd->add_option(name, spec, help); }
+
+uint64_t parse_mask(const std::string& text, const char* what) {
+    uint64_t mask = 0;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find_first_of("|,+", start);
+        std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (part.empty()) throw xsave::Error(fmt::format("{}: '{}': expected a mask or component names", what, text));
+        errno = 0;
+        char* stop = nullptr;
+        unsigned long long v = std::strtoull(part.c_str(), &stop, 0);
+        if (*stop == '\0' && errno == 0 && std::isdigit(static_cast<unsigned char>(part[0]))) {
+            mask |= v;
+        } else if (uint64_t m = xsave::component_mask_from_name(part)) {
+            mask |= m;
+        } else {
+            throw xsave::Error(fmt::format("{}: '{}' is neither a number nor a component name", what, part));
+        }
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return mask;
+}
+
+} // namespace cli

@@ -1,0 +1,4 @@
+// Placeholder until the command lands.
+#include "cli.hpp"
+
+void cli::register_layout(CLI::App&) {}

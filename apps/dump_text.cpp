@@ -1,0 +1,79 @@
+// `dump` for people: header, legacy region, components with their registers, composed views.
+#include "dump_text.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace cli {
+namespace {
+
+std::string upper(std::string s) {
+    for (auto& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Long byte fields (tiles, unknown components) in memory order, 32 bytes a line.
+void append_bytes(std::string& out, const xsave::Value& v, const char* indent) {
+    if (std::all_of(v.bytes.begin(), v.bytes.end(), [](uint8_t b) { return b == 0; })) {
+        out += fmt::format("{}{:<12} all {} bytes zero\n", indent, v.name, v.bytes.size());
+        return;
+    }
+    out += fmt::format("{}{:<12} {} bytes, memory order:\n", indent, v.name, v.bytes.size());
+    for (size_t i = 0; i < v.bytes.size(); i += 32) {
+        out += fmt::format("{}  +{:04x} ", indent, i);
+        for (size_t j = i; j < std::min(v.bytes.size(), i + 32); ++j) out += fmt::format("{:02x}", v.bytes[j]);
+        out += '\n';
+    }
+}
+
+void append_value(std::string& out, const xsave::Value& v, const char* indent, bool upper_name) {
+    if (v.show == xsave::Show::Bytes && v.bytes.size() > 16) return append_bytes(out, v, indent);
+    out += fmt::format("{}{:<12} {}\n", indent, upper_name ? upper(v.name) : v.name, xsave::show_value(v));
+}
+
+} // namespace
+
+std::string render_dump(const xsave::Decoded& d, size_t bytes_read) {
+    using namespace xsave;
+    std::string out;
+    out += fmt::format("format      {}{}\n", format_name(d.format),
+                       d.format == Format::Compacted ? " (XCOMP_BV bit 63 set)" : " (XCOMP_BV bit 63 clear)");
+    out += fmt::format("size        {} bytes of layout, {} bytes read", d.size, bytes_read);
+    out += d.trailing ? fmt::format(", {} trailing\n", d.trailing) : std::string("\n");
+    out += fmt::format("profile     {}\n", d.profile);
+    out += fmt::format("XSTATE_BV   0x{:016x}  {}\n", d.xstate_bv, mask_names(d.xstate_bv));
+    out += fmt::format("XCOMP_BV    0x{:016x}  {}\n", d.xcomp_bv, d.xcomp_bv ? mask_names(d.xcomp_bv) : "standard form");
+
+    out += "\nlegacy region\n";
+    for (const auto& c : d.components) {
+        if (c.bit > 1) continue;
+        out += fmt::format("  {} {}\n", c.name, c.in_use ? "in use" : "init (initial values shown)");
+        for (const auto& f : c.fields) append_value(out, f, "    ", true);
+    }
+
+    out += "\ncomponents\n";
+    for (const auto& c : d.components) {
+        out += fmt::format("  bit {:<2} {:<15} offset 0x{:04x}  size {:>5}  {}{}\n", c.bit, c.name, c.offset, c.size,
+                           c.in_use ? "in use" : "init", c.supervisor ? "  supervisor" : "");
+        if (c.bit <= 1) continue;   // shown in the legacy region
+        if (!c.in_use) out += "    (initial configuration: values below are what XRSTOR loads)\n";
+        for (const auto& f : c.fields) append_value(out, f, "    ", false);
+    }
+
+    bool header = false;
+    for (const auto& r : d.registers) {
+        if (!r.name.starts_with("ymm") && !(r.name.starts_with("zmm"))) continue;
+        if (!header) out += "\nviews\n";
+        header = true;
+        append_value(out, r, "  ", true);
+    }
+    if (!d.warnings.empty()) {
+        out += "\nwarnings\n";
+        for (const auto& w : d.warnings) out += "  " + w + "\n";
+    }
+    return out;
+}
+
+} // namespace cli

@@ -1,0 +1,85 @@
+#pragma once
+// The component catalogue: one table describing every XSAVE state component we know.
+// Decode, JSON, diff, validation and pictures all read this table.
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace xsave {
+
+// How a field's bytes are shown to people (JSON always uses little-endian hex).
+enum class Show : uint8_t {
+    Hex,      // unsigned little-endian integer in hex
+    X87Reg,   // 80-bit extended precision: hex and decimal value
+    Mxcsr,    // hex plus flag names
+    Bytes,    // raw bytes (tiles, unknown data)
+};
+
+// The value a field holds when its component is in its initial configuration
+// (XSTATE_BV bit clear), whatever bytes the buffer has there.
+enum class Init : uint8_t {
+    Zero,
+    Fcw,       // 0x037F
+    Mxcsr,     // standard form: as stored (XSAVE saves MXCSR with x87/SSE/AVX); compacted: 0x1F80
+    Stored,    // not state: always as stored (MXCSR_MASK)
+};
+
+// A run of `count` registers named prefix0..prefixN-1 (or just `prefix` when count == 1),
+// `width` bytes each, `stride` apart, starting `offset` bytes into the component
+// (for the legacy components x87 and SSE: into the XSAVE area).
+struct FieldDesc {
+    std::string_view prefix;
+    uint16_t offset;
+    uint16_t width;
+    uint16_t count = 1;
+    uint16_t stride = 0;
+    uint16_t first_index = 0;  // zmm16..31 start at 16
+    Show show = Show::Hex;
+    bool architectural = true; // listed in dump JSON "registers" (false: only in component fields)
+    Init init = Init::Zero;
+};
+
+// A composed architectural view such as ymmN = xmmN | ymmhN << 128.
+struct ViewPart { std::string_view prefix; uint8_t bit; };
+struct ViewDesc {
+    std::string_view prefix;
+    uint16_t count;
+    uint16_t width;           // bytes of the composed register
+    ViewPart parts[3];        // low to high; unused parts have an empty prefix
+    uint8_t rank;             // position among registers (see ComponentInfo::rank)
+};
+
+struct ComponentInfo {
+    uint8_t bit;
+    std::string_view name;        // Intel SDM name, e.g. "ZMM_Hi256"
+    std::string_view title;       // human title, e.g. "AVX-512 ZMM_Hi256 (upper halves of ZMM0-15)"
+    bool supervisor;              // managed through IA32_XSS
+    std::span<const FieldDesc> fields;
+    uint32_t nominal_size;        // the architectural size where fixed (0: varies, e.g. LBR)
+    uint8_t rank;                 // order of its registers in dump output (SDM register order)
+    std::string_view alias;       // short lowercase name for --drop/--ignore, e.g. "avx512_zmm_hi256"
+};
+
+// The entry for `bit`, or nullptr for a bit we do not know (decoded as raw bytes).
+const ComponentInfo* component_info(unsigned bit);
+// All known components in bit order.
+std::span<const ComponentInfo> all_components();
+// Composed views (ymm, zmm).
+std::span<const ViewDesc> all_views();
+// The name for any bit: the catalogue name, or "bit<N>" for unknown bits.
+std::string component_name(unsigned bit);
+// Names of the set bits of a mask, e.g. "x87|SSE|AVX".
+std::string mask_names(uint64_t mask);
+// Parses a component name (any case, SDM name or alias such as "avx512", "amx") or a number
+// into a bit mask; returns 0 when unknown.
+uint64_t component_mask_from_name(std::string_view name);
+
+constexpr unsigned kLegacySize = 512;
+constexpr unsigned kHeaderOffset = 512;
+constexpr unsigned kHeaderSize = 64;
+constexpr unsigned kExtendedOffset = 576;  // first byte after legacy region and header
+constexpr uint64_t kCompactedBit = 1ull << 63;
+constexpr uint16_t kFcwInit = 0x037F;
+constexpr uint32_t kMxcsrInit = 0x1F80;
+
+} // namespace xsave

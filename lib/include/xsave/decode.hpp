@@ -1,0 +1,58 @@
+#pragma once
+// Decoding an XSAVE area into named registers, driven by the component catalogue.
+#include "xsave/components.hpp"
+#include "xsave/image.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace xsave {
+
+// A register's bytes, little-endian as stored; components in init state give init values.
+struct Value {
+    std::string name;
+    std::vector<uint8_t> bytes;
+    Show show = Show::Hex;
+};
+
+struct DecodedComponent {
+    unsigned bit = 0;
+    std::string name;
+    uint32_t offset = 0, size = 0;
+    bool in_use = false;      // XSTATE_BV bit set
+    bool supervisor = false;
+    bool known = false;       // in the catalogue (unknown bits decode as raw bytes)
+    std::vector<Value> fields;
+};
+
+struct Decoded {
+    Format format = Format::Standard;
+    uint32_t size = 0;          // bytes of the layout
+    size_t trailing = 0;        // bytes after the layout, kept
+    uint64_t xstate_bv = 0, xcomp_bv = 0;
+    std::string profile;
+    std::vector<DecodedComponent> components;   // in bit order
+    std::vector<Value> registers;               // architectural registers, contract order
+    std::vector<std::string> warnings;
+};
+
+Decoded decode(const Image& img, const CpuModel& cpu);
+
+// "0x" + lowercase hex of the bytes read as an unsigned little-endian integer, zero-padded
+// to the full width.
+std::string hex_value(std::span<const uint8_t> le_bytes);
+// "0x" + minimal lowercase hex, for masks and other 64-bit values in JSON.
+std::string hex_u64(uint64_t v);
+
+// How people read a value: hex plus, for x87 registers, the decimal value and, for MXCSR,
+// the flag names.
+std::string show_value(const Value& v);
+// Decimal value of an 80-bit extended-precision number (bytes little-endian).
+std::string x87_decimal(std::span<const uint8_t> ten_bytes);
+std::string mxcsr_flags(uint32_t mxcsr);
+
+// The `dump --json` contract.
+nlohmann::ordered_json to_json(const Decoded& d);
+
+} // namespace xsave

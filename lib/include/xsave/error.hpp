@@ -1,0 +1,15 @@
+#pragma once
+// Errors the library reports; the CLI turns them into one-line messages and exit code 2.
+#include <stdexcept>
+#include <string>
+
+namespace xsave {
+
+// A problem with the input (buffer, profile, text): the message is one line and names
+// the offset or field at fault. The CLI prefixes it with the file name.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace xsave

@@ -1,0 +1,49 @@
+#pragma once
+// An XSAVE area read from bytes: its format, header and layout.
+#include "xsave/layout.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace xsave {
+
+inline uint64_t load_le(const uint8_t* p, unsigned n) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; ++i) v |= uint64_t(p[i]) << (8 * i);
+    return v;
+}
+inline void store_le(uint8_t* p, uint64_t v, unsigned n) {
+    for (unsigned i = 0; i < n; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+
+constexpr unsigned kXstateBvOffset = 512;
+constexpr unsigned kXcompBvOffset = 520;
+constexpr unsigned kMxcsrOffset = 24;
+constexpr unsigned kMxcsrMaskOffset = 28;
+constexpr unsigned kSwReservedOffset = 464;   // bytes 464..511: software-reserved (Linux: XCR0 / fpstate magic)
+
+struct ReadOptions {
+    // Standard form: the component mask the area was saved with (its XCR0). Default: the
+    // profile's enabled XCR0.
+    std::optional<uint64_t> xcr0;
+};
+
+struct Image {
+    std::vector<uint8_t> bytes;       // the whole input, trailing bytes included
+    Format format = Format::Standard;
+    uint64_t xstate_bv = 0;
+    uint64_t xcomp_bv = 0;
+    const Layout* layout = nullptr;   // owned by the CpuModel
+    size_t trailing() const { return bytes.size() - layout->total_size; }
+    bool in_use(unsigned bit) const { return xstate_bv >> bit & 1; }
+};
+
+// Reads the header and picks the layout. Throws Error for an area too short for its
+// header or layout (naming the missing component and offsets) or naming components
+// the profile cannot place.
+Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {});
+
+} // namespace xsave

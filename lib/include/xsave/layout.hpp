@@ -1,0 +1,82 @@
+#pragma once
+// Layouts: where each state component lives in a standard (XSAVE) or compacted
+// (XSAVEC/XSAVES) area, computed from a profile's CPUID leaf 0xD.
+#include "xsave/profile.hpp"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace xsave {
+
+enum class Format : uint8_t { Standard, Compacted };
+const char* format_name(Format f);
+
+// One component as CPUID.(0xD, bit) describes it.
+struct ComponentGeometry {
+    bool enumerated = false;   // the CPU reports the bit as supported (XCR0 or IA32_XSS)
+    uint32_t size = 0;         // EAX
+    uint32_t std_offset = 0;   // EBX (0 for supervisor components)
+    bool supervisor = false;   // ECX[0]
+    bool align64 = false;      // ECX[1]
+    bool xfd = false;          // ECX[2]
+};
+
+// A concrete layout for one format and one component mask. Lookups are O(1).
+struct Layout {
+    Format format = Format::Standard;
+    uint64_t mask = 0;                      // components the layout holds (bit 63 never set)
+    uint32_t total_size = 0;                // bytes the area occupies
+    std::array<uint32_t, 63> offset{};      // valid where mask has the bit
+    std::array<uint32_t, 63> size{};
+    bool has(unsigned bit) const { return bit < 63 && (mask >> bit & 1); }
+    // Bits in mask, in ascending order.
+    std::vector<unsigned> bits() const;
+};
+
+// What a profile says about XSAVE: supported masks, features, per-component geometry.
+// Layouts are computed once per (format, mask) and cached.
+class CpuModel {
+public:
+    explicit CpuModel(Profile p);   // throws Error for a profile that cannot describe layouts
+
+    const Profile& profile() const { return profile_; }
+    uint64_t supported_xcr0() const { return xcr0_supported_; }   // CPUID.(0xD,0) EDX:EAX
+    uint64_t supported_xss() const { return xss_supported_; }     // CPUID.(0xD,1) EDX:ECX
+    uint64_t enabled_xcr0() const;   // recorded xcr0, else all supported user bits
+    uint64_t enabled_xss() const;    // recorded xss, else 0
+    bool has_xsaveopt() const { return leaf1_eax_ & 1; }
+    bool has_xsavec() const { return leaf1_eax_ >> 1 & 1; }
+    bool has_xgetbv1() const { return leaf1_eax_ >> 2 & 1; }
+    bool has_xsaves() const { return leaf1_eax_ >> 3 & 1; }
+    bool has_xfd() const { return leaf1_eax_ >> 4 & 1; }
+    const ComponentGeometry& geometry(unsigned bit) const { return geom_[bit]; }
+    // Warnings found while reading the profile (missing subleaves, overlaps).
+    const std::vector<std::string>& warnings() const { return warnings_; }
+
+    // Throws Error when the mask names a component the profile cannot place.
+    const Layout& standard(uint64_t mask) const;
+    const Layout& compacted(uint64_t xcomp_bv) const;   // bit 63 ignored
+    const Layout& layout(Format f, uint64_t mask) const {
+        return f == Format::Standard ? standard(mask) : compacted(mask);
+    }
+
+private:
+    Layout build(Format f, uint64_t mask) const;
+    Profile profile_;
+    uint64_t xcr0_supported_ = 0, xss_supported_ = 0;
+    uint32_t leaf1_eax_ = 0;
+    std::array<ComponentGeometry, 63> geom_{};
+    std::vector<std::string> warnings_;
+    mutable std::mutex mu_;
+    mutable std::map<std::pair<int, uint64_t>, std::unique_ptr<Layout>> cache_;
+};
+
+// Largest component or area we accept from a profile; larger is an absurd size field.
+constexpr uint32_t kMaxComponentSize = 1u << 20;
+
+} // namespace xsave

@@ -1,0 +1,153 @@
+// Decoding: the catalogue's fields read from an image, with init-state values applied.
+#include "xsave/decode.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+namespace xsave {
+namespace {
+
+std::string field_name(const FieldDesc& f, unsigned i) {
+    return f.count == 1 ? std::string(f.prefix) : fmt::format("{}{}", f.prefix, f.first_index + i);
+}
+
+// Bytes of field f (instance i) of component `bit`, as the CPU would load them.
+void read_field(const Image& img, unsigned bit, const FieldDesc& f, unsigned i, std::vector<uint8_t>& out) {
+    const Layout& L = *img.layout;
+    uint32_t base = bit < 2 ? 0 : L.offset[bit];
+    uint32_t at = base + f.offset + i * f.stride;
+    out.assign(f.width, 0);
+    bool in_use = img.in_use(bit);
+    switch (f.init) {
+    case Init::Stored: in_use = true; break;
+    case Init::Mxcsr: in_use = in_use || img.format == Format::Standard; break;
+    case Init::Fcw: if (!in_use) { store_le(out.data(), kFcwInit, 2); return; } break;
+    case Init::Zero: break;
+    }
+    if (!in_use) {
+        if (f.init == Init::Mxcsr) store_le(out.data(), kMxcsrInit, 4);
+        return;
+    }
+    std::copy_n(img.bytes.begin() + at, f.width, out.begin());
+}
+
+const FieldDesc* find_field(const ComponentInfo& c, std::string_view prefix) {
+    for (const auto& f : c.fields)
+        if (f.prefix == prefix) return &f;
+    return nullptr;
+}
+
+struct Ranked { unsigned rank; unsigned seq; Value v; };
+
+} // namespace
+
+std::string hex_value(std::span<const uint8_t> b) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s(2 + 2 * b.size(), '0');
+    s[1] = 'x';
+    for (size_t i = 0; i < b.size(); ++i) {
+        uint8_t byte = b[b.size() - 1 - i];
+        s[2 + 2 * i] = digits[byte >> 4];
+        s[3 + 2 * i] = digits[byte & 15];
+    }
+    return s;
+}
+
+std::string hex_u64(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+Decoded decode(const Image& img, const CpuModel& cpu) {
+    const Layout& L = *img.layout;
+    Decoded d;
+    d.format = img.format;
+    d.size = L.total_size;
+    d.trailing = img.trailing();
+    d.xstate_bv = img.xstate_bv;
+    d.xcomp_bv = img.xcomp_bv;
+    d.profile = cpu.profile().name;
+    if (d.trailing)
+        d.warnings.push_back(fmt::format("{} trailing bytes after the {}-byte layout (kept)", d.trailing, L.total_size));
+    if (uint64_t outside = img.xstate_bv & ~L.mask & ~kCompactedBit)
+        d.warnings.push_back(fmt::format("XSTATE_BV 0x{:x} names components outside the layout ({}): ignored", img.xstate_bv,
+                                         mask_names(outside)));
+
+    std::vector<Ranked> regs;
+    unsigned seq = 0;
+    for (unsigned bit : L.bits()) {
+        DecodedComponent dc;
+        dc.bit = bit;
+        dc.name = component_name(bit);
+        dc.offset = L.offset[bit];
+        dc.size = L.size[bit];
+        dc.in_use = img.in_use(bit);
+        dc.supervisor = cpu.geometry(bit).supervisor;
+        const ComponentInfo* info = component_info(bit);
+        dc.known = info != nullptr;
+        if (!info) {
+            Value v{"data", {}, Show::Bytes};
+            v.bytes.assign(dc.size, 0);
+            if (dc.in_use) std::copy_n(img.bytes.begin() + dc.offset, dc.size, v.bytes.begin());
+            dc.fields.push_back(std::move(v));
+        } else {
+            for (const auto& f : info->fields)
+                for (unsigned i = 0; i < f.count; ++i) {
+                    // Fields past the enumerated size (e.g. LBR entries beyond the depth) do not exist.
+                    if (bit >= 2 && f.offset + i * f.stride + f.width > dc.size) break;
+                    Value v{field_name(f, i), {}, f.show};
+                    read_field(img, bit, f, i, v.bytes);
+                    if (f.architectural) regs.push_back({info->rank, seq++, v});
+                    dc.fields.push_back(std::move(v));
+                }
+        }
+        d.components.push_back(std::move(dc));
+    }
+    // Composed views: present when every part's component is in the layout.
+    for (const auto& view : all_views()) {
+        bool ok = true;
+        for (const auto& p : view.parts)
+            if (!p.prefix.empty() && !L.has(p.bit)) ok = false;
+        if (!ok) continue;
+        for (unsigned i = 0; i < view.count; ++i) {
+            Value v{fmt::format("{}{}", view.prefix, i), {}, Show::Hex};
+            std::vector<uint8_t> part;
+            for (const auto& p : view.parts) {
+                if (p.prefix.empty()) continue;
+                read_field(img, p.bit, *find_field(*component_info(p.bit), p.prefix), i, part);
+                v.bytes.insert(v.bytes.end(), part.begin(), part.end());
+            }
+            regs.push_back({view.rank, seq++, std::move(v)});
+        }
+    }
+    std::stable_sort(regs.begin(), regs.end(), [](const Ranked& a, const Ranked& b) { return a.rank < b.rank; });
+    for (auto& r : regs) d.registers.push_back(std::move(r.v));
+    return d;
+}
+
+nlohmann::ordered_json to_json(const Decoded& d) {
+    nlohmann::ordered_json j;
+    j["format"] = format_name(d.format);
+    j["size"] = d.size;
+    j["trailing_bytes"] = d.trailing;
+    j["xstate_bv"] = hex_u64(d.xstate_bv);
+    j["xcomp_bv"] = hex_u64(d.xcomp_bv);
+    j["profile"] = d.profile;
+    auto& comps = j["components"] = nlohmann::ordered_json::array();
+    for (const auto& c : d.components) {
+        nlohmann::ordered_json jc;
+        jc["bit"] = c.bit;
+        jc["name"] = c.name;
+        jc["offset"] = c.offset;
+        jc["size"] = c.size;
+        jc["in_use"] = c.in_use;
+        jc["supervisor"] = c.supervisor;
+        auto& fields = jc["fields"] = nlohmann::ordered_json::object();
+        for (const auto& f : c.fields) fields[f.name] = hex_value(f.bytes);
+        comps.push_back(std::move(jc));
+    }
+    auto& regs = j["registers"] = nlohmann::ordered_json::object();
+    for (const auto& r : d.registers) regs[r.name] = hex_value(r.bytes);
+    j["warnings"] = d.warnings;
+    return j;
+}
+
+} // namespace xsave
