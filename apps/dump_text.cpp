@@ -58,8 +58,19 @@ std::string render_dump(const xsave::Decoded& d, size_t bytes_read) {
         out += fmt::format("  bit {:<2} {:<15} offset 0x{:04x}  size {:>5}  {}{}\n", c.bit, c.name, c.offset, c.size,
                            c.in_use ? "in use" : "init", c.supervisor ? "  supervisor" : "");
         if (c.bit <= 1) continue;   // shown in the legacy region
-        if (!c.in_use) out += "    (initial configuration: values below are what XRSTOR loads)\n";
-        for (const auto& f : c.fields) append_value(out, f, "    ", false);
+        if (c.in_use) {
+            for (const auto& f : c.fields) append_value(out, f, "    ", false);
+            continue;
+        }
+        // Init state: show the initial values, compactly when they are all zero.
+        size_t zero = 0;
+        for (const auto& f : c.fields) {
+            if (std::all_of(f.bytes.begin(), f.bytes.end(), [](uint8_t b) { return b == 0; })) ++zero;
+            else append_value(out, f, "    ", false);
+        }
+        if (zero)
+            out += fmt::format("    initial configuration: {} {} {} zero\n", zero == c.fields.size() ? "all" : "the other", zero,
+                               zero == 1 ? "register" : "registers");
     }
 
     bool header = false;

@@ -123,3 +123,18 @@ TEST_CASE("x87 values and MXCSR flags read as people expect") {
     CHECK(mxcsr_flags(0x1F80) == "IM DM ZM OM UM PM RC=nearest");
     CHECK(mxcsr_flags(0xE040) == "DAZ RC=toward-zero FZ");
 }
+
+TEST_CASE("a standard area saved with a smaller XCR0 is read with the components that fit") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    std::fill(b.begin() + 520, b.begin() + 528, 0);   // XCOMP_BV cleared: standard form
+    Image img = read_image(b, cpu);
+    CHECK(img.format == Format::Standard);
+    CHECK(img.layout->mask == 0x7);
+    CHECK(img.layout->total_size == 832);
+    REQUIRE(img.notes.size() == 1);
+    CHECK(img.notes[0] == "standard area of 832 bytes is shorter than the 2432-byte layout for XCR0 0xe7: read as saved with XCR0 0x7 (x87|SSE|AVX)");
+    // With AVX-512 state in use, 832 bytes cannot hold it.
+    b[512] = 0x23;
+    CHECK_THROWS_WITH(read_image(b, cpu), "832 bytes, but the standard layout for the profile's XCR0 0xe7 needs 2432: AVX-512 opmask (bit 5) at 0x340..0x380 is missing (--xcr0 says which components the area holds)");
+}

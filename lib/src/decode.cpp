@@ -14,21 +14,12 @@ std::string field_name(const FieldDesc& f, unsigned i) {
 
 // Bytes of field f (instance i) of component `bit`, as the CPU would load them.
 void read_field(const Image& img, unsigned bit, const FieldDesc& f, unsigned i, std::vector<uint8_t>& out) {
-    const Layout& L = *img.layout;
-    uint32_t base = bit < 2 ? 0 : L.offset[bit];
-    uint32_t at = base + f.offset + i * f.stride;
     out.assign(f.width, 0);
-    bool in_use = img.in_use(bit);
-    switch (f.init) {
-    case Init::Stored: in_use = true; break;
-    case Init::Mxcsr: in_use = in_use || img.format == Format::Standard; break;
-    case Init::Fcw: if (!in_use) { store_le(out.data(), kFcwInit, 2); return; } break;
-    case Init::Zero: break;
-    }
-    if (!in_use) {
-        if (f.init == Init::Mxcsr) store_le(out.data(), kMxcsrInit, 4);
+    if (!field_is_stored(img, bit, f)) {
+        init_value(f, img.format, out.data());
         return;
     }
+    uint32_t at = field_offset(*img.layout, bit, f, i);
     std::copy_n(img.bytes.begin() + at, f.width, out.begin());
 }
 
@@ -40,7 +31,49 @@ const FieldDesc* find_field(const ComponentInfo& c, std::string_view prefix) {
 
 struct Ranked { unsigned rank; unsigned seq; Value v; };
 
+// Marks every byte the decoded model represents; the rest goes to "reserved_bytes".
+std::vector<bool> covered_bytes(const Image& img) {
+    const Layout& L = *img.layout;
+    std::vector<bool> cov(L.total_size, false);
+    std::fill(cov.begin() + kXstateBvOffset, cov.begin() + kXcompBvOffset + 8, true);
+    for (unsigned bit : L.bits()) {
+        const ComponentInfo* info = component_info(bit);
+        if (!info) {
+            if (img.in_use(bit)) std::fill_n(cov.begin() + L.offset[bit], L.size[bit], true);
+            continue;
+        }
+        for (const auto& f : info->fields) {
+            if (!field_is_stored(img, bit, f)) continue;
+            for (unsigned i = 0; i < f.count; ++i) {
+                if (bit >= 2 && f.offset + i * f.stride + f.width > L.size[bit]) break;
+                std::fill_n(cov.begin() + field_offset(L, bit, f, i), f.width, true);
+            }
+        }
+    }
+    return cov;
+}
+
 } // namespace
+
+bool field_is_stored(const Image& img, unsigned bit, const FieldDesc& f) {
+    switch (f.init) {
+    case Init::Stored: return true;
+    case Init::Mxcsr: return img.in_use(bit) || img.format == Format::Standard;
+    case Init::Fcw:
+    case Init::Zero: break;
+    }
+    return img.in_use(bit);
+}
+
+void init_value(const FieldDesc& f, Format, uint8_t* out) {
+    std::fill_n(out, f.width, 0);
+    if (f.init == Init::Fcw) store_le(out, kFcwInit, 2);
+    if (f.init == Init::Mxcsr) store_le(out, kMxcsrInit, 4);
+}
+
+uint32_t field_offset(const Layout& L, unsigned bit, const FieldDesc& f, unsigned i) {
+    return (bit < 2 ? 0 : L.offset[bit]) + f.offset + i * f.stride;
+}
 
 std::string hex_value(std::span<const uint8_t> b) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -50,6 +83,16 @@ std::string hex_value(std::span<const uint8_t> b) {
         uint8_t byte = b[b.size() - 1 - i];
         s[2 + 2 * i] = digits[byte >> 4];
         s[3 + 2 * i] = digits[byte & 15];
+    }
+    return s;
+}
+
+std::string hex_bytes(std::span<const uint8_t> b) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s(2 * b.size(), '0');
+    for (size_t i = 0; i < b.size(); ++i) {
+        s[2 * i] = digits[b[i] >> 4];
+        s[2 * i + 1] = digits[b[i] & 15];
     }
     return s;
 }
@@ -65,6 +108,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
     d.xstate_bv = img.xstate_bv;
     d.xcomp_bv = img.xcomp_bv;
     d.profile = cpu.profile().name;
+    d.warnings = img.notes;
     if (d.trailing)
         d.warnings.push_back(fmt::format("{} trailing bytes after the {}-byte layout (kept)", d.trailing, L.total_size));
     if (uint64_t outside = img.xstate_bv & ~L.mask & ~kCompactedBit)
@@ -118,6 +162,15 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
             regs.push_back({view.rank, seq++, std::move(v)});
         }
     }
+    std::vector<bool> cov = covered_bytes(img);
+    for (size_t i = 0; i < cov.size();) {
+        if (cov[i] || img.bytes[i] == 0) { ++i; continue; }
+        size_t j = i;
+        while (j < cov.size() && !cov[j] && img.bytes[j] != 0) ++j;
+        d.reserved.push_back({uint32_t(i), std::vector<uint8_t>(img.bytes.begin() + i, img.bytes.begin() + j)});
+        i = j;
+    }
+    d.trailing_data.assign(img.bytes.begin() + L.total_size, img.bytes.end());
     std::stable_sort(regs.begin(), regs.end(), [](const Ranked& a, const Ranked& b) { return a.rank < b.rank; });
     for (auto& r : regs) d.registers.push_back(std::move(r.v));
     return d;
@@ -146,6 +199,9 @@ nlohmann::ordered_json to_json(const Decoded& d) {
     }
     auto& regs = j["registers"] = nlohmann::ordered_json::object();
     for (const auto& r : d.registers) regs[r.name] = hex_value(r.bytes);
+    auto& res = j["reserved_bytes"] = nlohmann::ordered_json::array();
+    for (const auto& r : d.reserved) res.push_back({{"offset", r.offset}, {"bytes", hex_bytes(r.bytes)}});
+    j["trailing"] = hex_bytes(d.trailing_data);
     j["warnings"] = d.warnings;
     return j;
 }

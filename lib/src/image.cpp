@@ -6,7 +6,34 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace xsave {
+namespace {
+
+// A standard area shorter than the layout of the enabled XCR0 may have been saved with a
+// smaller XCR0 (a guest with fewer features, QEMU's own buffer). Accept it when the components
+// that fit, taken in offset order, end exactly at its length and hold every in-use component.
+std::optional<uint64_t> fitting_prefix(const CpuModel& cpu, uint64_t xcr0, uint64_t xstate_bv, size_t length) {
+    std::vector<unsigned> bits;
+    for (unsigned b = 2; b < 63; ++b)
+        if (xcr0 >> b & 1 && cpu.geometry(b).size && !cpu.geometry(b).supervisor) bits.push_back(b);
+    std::sort(bits.begin(), bits.end(), [&](unsigned a, unsigned b) { return cpu.geometry(a).std_offset < cpu.geometry(b).std_offset; });
+    uint64_t mask = 3;
+    size_t end = kExtendedOffset;
+    for (size_t i = 0;; ++i) {
+        if (end == length) {
+            if ((xstate_bv & xcr0 & ~mask) == 0) return mask;
+            return std::nullopt;
+        }
+        if (i == bits.size()) return std::nullopt;
+        const auto& g = cpu.geometry(bits[i]);
+        mask |= 1ull << bits[i];
+        end = std::max<size_t>(end, g.std_offset + g.size);
+    }
+}
+
+} // namespace
 
 Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt) {
     if (bytes.empty())
@@ -26,6 +53,18 @@ Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOpti
     } else {
         mask = opt.xcr0 ? *opt.xcr0 : cpu.enabled_xcr0();
         what = opt.xcr0 ? "--xcr0" : "the profile's XCR0";
+        if (!opt.xcr0) {
+            try {
+                if (bytes.size() < cpu.standard(mask).total_size)
+                    if (auto m = fitting_prefix(cpu, mask, img.xstate_bv, bytes.size())) {
+                        img.notes.push_back(fmt::format("standard area of {} bytes is shorter than the {}-byte layout for XCR0 0x{:x}: read as saved with XCR0 0x{:x} ({})",
+                                                        bytes.size(), cpu.standard(mask).total_size, mask, *m, mask_names(*m)));
+                        mask = *m;
+                    }
+            } catch (const Error&) {
+                // reported below with context
+            }
+        }
     }
     try {
         img.layout = &cpu.layout(img.format, mask);

@@ -34,14 +34,28 @@ struct Decoded {
     std::string profile;
     std::vector<DecodedComponent> components;   // in bit order
     std::vector<Value> registers;               // architectural registers, contract order
+    // Non-zero bytes the model above does not represent (reserved fields, padding, bytes of
+    // init components), as runs in memory order: with them the area can be rebuilt exactly.
+    struct Run { uint32_t offset; std::vector<uint8_t> bytes; };
+    std::vector<Run> reserved;
+    std::vector<uint8_t> trailing_data;
     std::vector<std::string> warnings;
 };
 
 Decoded decode(const Image& img, const CpuModel& cpu);
 
+// Whether field f of component `bit` holds state as stored in the area; if not, the
+// component is in its initial configuration and the field reads as init_value().
+bool field_is_stored(const Image& img, unsigned bit, const FieldDesc& f);
+void init_value(const FieldDesc& f, Format format, uint8_t* out);
+// Where instance i of field f of component `bit` lives in an area with layout L.
+uint32_t field_offset(const Layout& L, unsigned bit, const FieldDesc& f, unsigned i);
+
 // "0x" + lowercase hex of the bytes read as an unsigned little-endian integer, zero-padded
 // to the full width.
 std::string hex_value(std::span<const uint8_t> le_bytes);
+// Bytes in memory order as plain lowercase hex, two digits a byte.
+std::string hex_bytes(std::span<const uint8_t> b);
 // "0x" + minimal lowercase hex, for masks and other 64-bit values in JSON.
 std::string hex_u64(uint64_t v);
 

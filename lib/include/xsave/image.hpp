@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace xsave {
@@ -37,6 +38,7 @@ struct Image {
     uint64_t xstate_bv = 0;
     uint64_t xcomp_bv = 0;
     const Layout* layout = nullptr;   // owned by the CpuModel
+    std::vector<std::string> notes;   // how the layout was chosen, when not plainly
     size_t trailing() const { return bytes.size() - layout->total_size; }
     bool in_use(unsigned bit) const { return xstate_bv >> bit & 1; }
 };

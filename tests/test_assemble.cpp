@@ -1,0 +1,72 @@
+#include "helpers.hpp"
+#include "inline_profiles.hpp"
+#include "xsave/assemble.hpp"
+#include "xsave/decode.hpp"
+#include "xsave/error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+using namespace xsave;
+
+namespace {
+std::string dump_json(const std::vector<uint8_t>& b, const CpuModel& cpu) {
+    return to_json(decode(read_image(b, cpu), cpu)).dump();
+}
+} // namespace
+
+TEST_CASE("assemble(dump(x)) == x for the WHPX buffer, with and without trailing bytes") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    CHECK(assemble(dump_json(b, cpu)) == b);
+    b.insert(b.end(), {0xde, 0xad, 0, 0, 0xbe, 0xef, 0, 0, 0, 0, 0, 1});
+    CHECK(assemble(dump_json(b, cpu)) == b);
+}
+
+TEST_CASE("assemble(dump(x)) == x for random areas, garbage in init components and reserved bytes included") {
+    CpuModel cpu(testing::epyc_host());
+    std::mt19937_64 rng(7);
+    for (int n = 0; n < 300; ++n) {
+        bool compacted = n % 2;
+        uint64_t mask = compacted ? (rng() & 0xE7) | 3 : 0xE7;
+        std::vector<uint8_t> b(compacted ? cpu.compacted(mask).total_size : 2432);
+        for (auto& x : b) x = uint8_t(rng() % 3 == 0 ? rng() : 0);
+        store_le(&b[512], rng() & (compacted ? mask : ~0ull >> 1), 8);
+        store_le(&b[520], compacted ? (mask | kCompactedBit) : 0, 8);
+        INFO("case " << n);
+        REQUIRE(assemble(dump_json(b, cpu)) == b);
+    }
+}
+
+TEST_CASE("an edited register is written and its component marked in use") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    auto j = to_json(decode(read_image(b, cpu), cpu));
+    j["registers"]["ymm3"] = "0x00000000000000000000000000000001" "00007f34c8676a3c00007f34c8657dd0";
+    auto out = assemble(j.dump());
+    REQUIRE(out.size() == 832);
+    CHECK(load_le(&out[512], 8) == 0x7);             // AVX now in use
+    CHECK(out[576 + 3 * 16] == 1);                   // ymmh3 low byte at AVX offset 576
+    CHECK(std::equal(out.begin(), out.begin() + 512, b.begin()));   // xmm3 unchanged
+    // Editing xmm5 alone is not undone by the unchanged ymm5 in the same JSON.
+    j = to_json(decode(read_image(b, cpu), cpu));
+    j["registers"]["xmm5"] = "0x1";
+    out = assemble(j.dump());
+    CHECK(load_le(&out[160 + 5 * 16], 8) == 1);
+    CHECK(load_le(&out[512], 8) == 0x3);
+}
+
+TEST_CASE("malformed state JSON is refused with the path at fault") {
+    CHECK_THROWS_WITH(assemble("{\"format\": \"standard\""), "state JSON: not valid JSON: byte 22: syntax error while parsing object - unexpected end of input; expected '}'");
+    CHECK_THROWS_WITH(assemble("[]"), "state JSON: (top level): expected an object as `xsavetool dump --json` writes");
+    CHECK_THROWS_WITH(assemble(R"({"format":"standard","size":4294967296})"), "state JSON: size: 4294967296 is outside 576..1048576");
+    CHECK_THROWS_WITH(assemble(R"({"format":"standard","size":832,"components":[{"bit":2,"offset":576,"size":512}]})"),
+                      "state JSON: components[0]: offset 576 + size 512 runs past the 832-byte area");
+    CHECK_THROWS_WITH(assemble(R"({"format":"compacted","size":832,"components":[],"xstate_bv":"0x3","xcomp_bv":"0x7"})"),
+                      "state JSON: xcomp_bv: 0x7 does not match format \"compacted\" (bit 63 marks the compacted form)");
+    CHECK_THROWS_WITH(assemble(R"({"format":"standard","size":576,"components":[],"xstate_bv":"0x0","xcomp_bv":0,"registers":{"zmm3":"0x1"}})"),
+                      "state JSON: registers.zmm3: needs SSE, AVX, ZMM_Hi256 in the layout");
+    CHECK_THROWS_WITH(assemble(R"({"format":"standard","size":576,"components":[{"bit":1,"offset":160,"size":256,"fields":{"xmm0":"0xzz"}}],"xstate_bv":"0x2","xcomp_bv":0})"),
+                      "state JSON: components[0].fields.xmm0: 'z' is not a hex digit");
+}
