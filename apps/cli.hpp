@@ -37,6 +37,12 @@ inline void write_output(const std::string& path, const std::string& text) {
     write_output(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, false);
 }
 
+// Writes an XSAVE area as `output` says: "raw" bytes, "hex" (hexdump -C style, which every
+// command reads back), or "json" (the dump contract, needs `json_text`).
+void write_area(const std::string& path, std::span<const uint8_t> bytes, const std::string& output, bool force,
+                const std::string& json_text = "");
+std::string hex_listing(std::span<const uint8_t> bytes);
+
 // Colour: "auto" (a terminal and no NO_COLOR), "always", "never".
 bool use_color(const std::string& mode);
 

@@ -95,6 +95,32 @@ void write_output(const std::string& path, std::span<const uint8_t> bytes, bool 
     }
 }
 
+std::string hex_listing(std::span<const uint8_t> b) {
+    std::string out;
+    for (size_t i = 0; i < b.size(); i += 16) {
+        out += fmt::format("{:08x} ", i);
+        std::string ascii;
+        for (size_t j = i; j < i + 16; ++j) {
+            if (j % 8 == 0) out += ' ';
+            if (j < b.size()) {
+                out += fmt::format("{:02x} ", b[j]);
+                ascii += b[j] >= 0x20 && b[j] < 0x7f ? char(b[j]) : '.';
+            } else {
+                out += "   ";
+            }
+        }
+        out += fmt::format(" |{}|\n", ascii);
+    }
+    return out;
+}
+
+void write_area(const std::string& path, std::span<const uint8_t> bytes, const std::string& output, bool force,
+                const std::string& json_text) {
+    if (output == "hex") return write_output(path, hex_listing(bytes));
+    if (output == "json") return write_output(path, json_text);
+    write_output(path, bytes, true, force);
+}
+
 bool use_color(const std::string& mode) {
     if (mode == "never") return false;
     if (mode == "always") return true;

@@ -1,4 +1,159 @@
-// Placeholder until the command lands.
+// `xsavetool diff A B`: which registers differ; `xsavetool assemble STATE.json`: JSON back to bytes.
 #include "cli.hpp"
+#include "sources.hpp"
 
-void cli::register_diff(CLI::App&) {}
+#include "xsave/assemble.hpp"
+#include "xsave/convert.hpp"
+#include "xsave/decode.hpp"
+#include "xsave/diff.hpp"
+
+#include <fmt/color.h>
+#include <fmt/core.h>
+
+#include <memory>
+#include <sstream>
+
+namespace {
+
+struct DiffOptions {
+    std::string a, b;
+    cli::InputOptions in_a, in_b;
+    bool bytes = false, json = false;
+    std::vector<std::string> ignore;
+    std::string color = "auto";
+};
+
+// A marker line under the hex digits of the bytes that differ.
+std::string marks(const xsave::Difference& d) {
+    std::string m(d.a.size(), ' ');
+    size_t digits = d.a.size() - 2;
+    for (unsigned k : d.bytes) {
+        if (2 * k + 2 > digits) continue;
+        size_t pos = 2 + digits - 2 * k - 2;
+        m[pos] = m[pos + 1] = '^';
+    }
+    while (!m.empty() && m.back() == ' ') m.pop_back();
+    return m;
+}
+
+std::string render(const xsave::DiffResult& r, bool color) {
+    auto paint = [&](const std::string& s, fmt::color c) { return color ? fmt::format(fmt::fg(c), "{}", s) : s; };
+    std::string out;
+    size_t regs = 0;
+    for (const auto& d : r.differences) {
+        if (d.kind == "register") {
+            ++regs;
+            out += fmt::format("register   {:<16} {}\n", d.name, d.component);
+            out += fmt::format("  a {}\n  b {}\n", paint(d.a, fmt::color::red), paint(d.b, fmt::color::green));
+            if (std::string m = marks(d); !m.empty()) out += "    " + m + "\n";
+        } else {
+            out += fmt::format("{:<10} {:<16} {} vs {}{}\n", d.kind, d.name, paint(d.a, fmt::color::red),
+                               paint(d.b, fmt::color::green), d.detail.empty() ? "" : "  (" + d.detail + ")");
+        }
+    }
+    if (r.equal()) out += "same registers, same header\n";
+    else if (r.differences.front().kind == "bytes") out += fmt::format("{} differing byte ranges\n", r.differences.size());
+    else out += fmt::format("{} difference{}; {}\n", r.differences.size(), r.differences.size() == 1 ? "" : "s",
+                            regs == 0 ? "registers identical" : "all other registers identical");
+    return out;
+}
+
+void run_diff(const DiffOptions& o) {
+    auto as = cli::load_areas(o.a, o.in_a);
+    cli::InputOptions in_b = o.in_b;
+    if (in_b.profile.spec.empty()) in_b.profile = o.in_a.profile;   // --cpuid applies to both unless --cpuid-b
+    auto bs = cli::load_areas(o.b, in_b);
+    if (as.size() != bs.size())
+        cli::warn(fmt::format("{} has {} areas and {} has {}: comparing the first {} in order", o.a, as.size(), o.b, bs.size(),
+                              std::min(as.size(), bs.size())));
+    xsave::DiffOptions opt;
+    opt.bytes = o.bytes;
+    for (const auto& i : o.ignore) {
+        std::stringstream ss(i);
+        for (std::string part; std::getline(ss, part, ',');)
+            if (!part.empty()) opt.ignore.insert(part);
+    }
+    bool color = cli::use_color(o.color);
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    bool equal = true;
+    size_t n = std::min(as.size(), bs.size());
+    for (size_t i = 0; i < n; ++i) {
+        auto r = xsave::diff_areas(as[i].image, *as[i].cpu, bs[i].image, *bs[i].cpu, opt);
+        equal = equal && r.equal();
+        if (o.json) {
+            auto j = xsave::to_json(r);
+            if (as[i].tid) j["a_tid"] = *as[i].tid;
+            if (bs[i].tid) j["b_tid"] = *bs[i].tid;
+            all.push_back(std::move(j));
+            continue;
+        }
+        if (n > 1 || as[i].tid) fmt::print("{}=== {} vs {}\n", i ? "\n" : "", as[i].label, bs[i].label);
+        fmt::print("{}", render(r, color));
+    }
+    if (as.size() != bs.size()) equal = false;
+    if (o.json) {
+        if (n == 1 && !as[0].tid) fmt::print("{}\n", all[0].dump(2));
+        else fmt::print("{}\n", nlohmann::ordered_json{{"equal", equal}, {"pairs", all}}.dump(2));
+    }
+    cli::set_exit_code(equal ? 0 : 1);
+}
+
+struct AssembleOptions {
+    std::string file, out, output = "raw", format, profile, xcomp;
+    bool force = false;
+};
+
+void run_assemble(const AssembleOptions& o) {
+    auto text = cli::read_input(o.file, 64u << 20);
+    std::vector<uint8_t> bytes;
+    try {
+        bytes = xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()});
+    } catch (const xsave::Error& e) {
+        throw xsave::Error(o.file + ": " + e.what());
+    }
+    if (!o.format.empty()) {
+        if (o.profile.empty()) throw xsave::Error("--format needs --cpuid: the target layout comes from a CPUID profile");
+        xsave::CpuModel cpu(cli::load_profile(o.profile));
+        xsave::Image img = xsave::read_image(bytes, cpu);
+        if (o.format == "standard") {
+            bytes = xsave::to_standard(img, cpu).bytes;
+        } else {
+            auto req = xsave::parse_xcomp_mode(o.xcomp.empty() ? "xsavec" : o.xcomp);
+            bytes = xsave::to_compacted(img, cpu, xsave::compute_xcomp_bv(img, cpu, req)).bytes;
+        }
+    }
+    cli::write_area(o.out, bytes, o.output, o.force);
+}
+
+} // namespace
+
+void cli::register_diff(CLI::App& app) {
+    auto o = std::make_shared<DiffOptions>();
+    auto* cmd = app.add_subcommand("diff", "Compare two XSAVE areas register by register (exit 0 same, 1 different, 2 trouble)");
+    cmd->add_option("a", o->a, "first area (raw, hex, core, sigframe)")->required();
+    cmd->add_option("b", o->b, "second area")->required();
+    o->in_a.add(cmd);
+    cmd->add_option("--cpuid-b", o->in_b.profile.spec, "CPUID profile for B (default: --cpuid)");
+    cmd->add_option("--xcr0-b", o->in_b.xcr0, "standard form: the XCR0 B was saved with");
+    cmd->add_option("--input-b", o->in_b.input, "input kind of B")->check(CLI::IsMember({"auto", "raw", "hex", "core", "sigframe"}));
+    cmd->add_flag("--bytes", o->bytes, "raw byte-level diff, each range named");
+    cmd->add_option("--ignore", o->ignore, "names to leave out: registers, components, format, xstate_bv, xcomp_bv (comma-separated)");
+    cmd->add_flag("--json", o->json, "JSON output");
+    cmd->add_option("--color", o->color, "auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}));
+    cmd->callback([o] {
+        o->in_b.thread = o->in_a.thread;
+        run_diff(*o);
+    });
+
+    auto a = std::make_shared<AssembleOptions>();
+    auto* as = app.add_subcommand("assemble", "Build an XSAVE area from `dump --json` output (edited or not)");
+    as->add_option("state", a->file, "JSON as `xsavetool dump --json` writes it; - for stdin")->required();
+    as->add_option("-o,--out", a->out, "output file (written atomically); default stdout");
+    as->add_option("--output", a->output, "raw, hex")->check(CLI::IsMember({"raw", "hex"}));
+    as->add_option("--format", a->format, "convert to standard or compacted form (needs --cpuid)")
+        ->check(CLI::IsMember({"standard", "compacted"}));
+    as->add_option("--cpuid", a->profile, "CPUID profile for --format");
+    as->add_option("--xcomp-bv", a->xcomp, "compacted: xsavec, xsaves, minimal, mshv or a mask");
+    as->add_flag("--force", a->force, "write raw bytes to a terminal");
+    as->callback([a] { run_assemble(*a); });
+}

@@ -1,6 +1,7 @@
-// `xsavetool dump FILE`: decode an XSAVE area into named registers.
+// `xsavetool dump FILE`: decode an XSAVE area (or every thread of a core) into named registers.
 #include "cli.hpp"
 #include "dump_text.hpp"
+#include "sources.hpp"
 
 #include "xsave/decode.hpp"
 
@@ -12,43 +13,37 @@ namespace {
 
 struct DumpOptions {
     std::string file;
-    cli::ProfileOption profile;
-    std::string xcr0;
+    cli::InputOptions in;
     bool json = false;
 };
 
+nlohmann::ordered_json area_json(const cli::Area& a, const xsave::Decoded& d) {
+    nlohmann::ordered_json j;
+    if (a.tid) j["tid"] = *a.tid;
+    for (auto& [k, v] : xsave::to_json(d).items()) j[k] = v;
+    j["input"] = {{"kind", a.kind}, {"notes", a.notes}};
+    return j;
+}
+
 void run_dump(const DumpOptions& o) {
-    using namespace xsave;
-    std::vector<uint8_t> bytes = cli::read_input(o.file);
-    ReadOptions ro;
-    if (!o.xcr0.empty()) ro.xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
-    size_t read = bytes.size();
-    std::unique_ptr<CpuModel> cpu;
-    Image img;
-    try {
-        if (o.profile.spec.empty()) {
-            cpu = std::make_unique<CpuModel>(cli::load_profile("host"));
-            try {
-                img = read_image(bytes, *cpu, ro);
-            } catch (const Error& e) {
-                throw Error(fmt::format("does not fit this machine's layout ({}); pass --cpuid with the profile of the CPU that saved it (see `xsavetool cpuid list`)",
-                                        e.what()));
-            }
-        } else {
-            cpu = std::make_unique<CpuModel>(cli::load_profile(o.profile.spec));
-            img = read_image(std::move(bytes), *cpu, ro);
+    auto areas = cli::load_areas(o.file, o.in);
+    bool many = areas.size() > 1 || areas[0].tid;
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < areas.size(); ++i) {
+        const auto& a = areas[i];
+        for (const auto& w : a.cpu->warnings()) cli::warn(fmt::format("{}: {}", a.cpu->profile().name, w));
+        xsave::Decoded d = xsave::decode(a.image, *a.cpu);
+        if (o.json) {
+            if (many) all.push_back(area_json(a, d));
+            else fmt::print("{}\n", area_json(a, d).dump(2));
+            continue;
         }
-    } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", o.file, e.what()));
+        if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+        for (const auto& n : a.notes) fmt::print("input       {}\n", n);
+        for (const auto& w : d.warnings) cli::warn(fmt::format("{}: {}", a.label, w));
+        fmt::print("{}", cli::render_dump(d, a.bytes_read));
     }
-    for (const auto& w : cpu->warnings()) cli::warn(w);
-    Decoded d = decode(img, *cpu);
-    if (o.json) {
-        fmt::print("{}\n", to_json(d).dump(2));
-    } else {
-        for (const auto& w : d.warnings) cli::warn(fmt::format("{}: {}", o.file, w));
-        fmt::print("{}", cli::render_dump(d, read));
-    }
+    if (o.json && many) fmt::print("{}\n", all.dump(2));
 }
 
 } // namespace
@@ -56,9 +51,8 @@ void run_dump(const DumpOptions& o) {
 void cli::register_dump(CLI::App& app) {
     auto o = std::make_shared<DumpOptions>();
     auto* cmd = app.add_subcommand("dump", "Decode an XSAVE area into named registers");
-    cmd->add_option("file", o->file, "XSAVE area (raw bytes), or - for stdin")->required();
-    o->profile.add(cmd);
-    cmd->add_option("--xcr0", o->xcr0, "standard form: the XCR0 the area was saved with (mask or names)");
+    cmd->add_option("file", o->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+    o->in.add(cmd);
     cmd->add_flag("--json", o->json, "print the JSON contract");
     cmd->callback([o] { run_dump(*o); });
 }

@@ -1,4 +1,132 @@
-// Placeholder until the command lands.
+// `xsavetool layout`: where every component lives on one CPU, or how two CPUs differ (with
+// pictures), and `xsavetool hexdump`: an XSAVE area byte by byte, annotated.
 #include "cli.hpp"
+#include "sources.hpp"
 
-void cli::register_layout(CLI::App&) {}
+#include "xsave/components.hpp"
+#include "xsave/hexdump.hpp"
+#include "xsave/layout_compare.hpp"
+#include "xsave/svg.hpp"
+
+#include <fmt/core.h>
+
+#include <optional>
+
+namespace {
+
+using namespace xsave;
+
+struct LayoutOptions {
+    cli::ProfileOption profile;
+    std::string compare, xcr0, xss, svg;
+    bool json = false;
+};
+
+std::string table_text(const LayoutTable& t) {
+    std::string out = fmt::format("profile {}: XCR0 0x{:x} ({}), IA32_XSS 0x{:x}{}\n\n", t.profile, t.xcr0, mask_names(t.xcr0), t.xss,
+                                  t.xss ? " (" + mask_names(t.xss) + ")" : std::string());
+    out += fmt::format("{:>3}  {:<15} {:<10} {:>5}  {:<14}  {:<14}  {:<7}  {}\n", "bit", "component", "kind", "size", "standard",
+                       "compacted", "align64", "xfd");
+    auto off = [](uint32_t v) { return fmt::format("0x{:x} ({})", v, v); };
+    for (const auto& r : t.rows)
+        out += fmt::format("{:>3}  {:<15} {:<10} {:>5}  {:<14}  {:<14}  {:<7}  {}\n", r.bit, r.name, r.supervisor ? "supervisor" : "user",
+                           r.size, r.standard_offset ? off(*r.standard_offset) : "-", off(r.compacted_offset), r.align64 ? "yes" : "no",
+                           r.xfd ? "yes" : "no");
+    out += fmt::format("\nstandard size   {} bytes (0x{:x}) for XCR0 0x{:x}\n", t.standard_size(), t.standard_size(), t.xcr0);
+    out += fmt::format("compacted size  {} bytes (0x{:x}) for XCOMP_BV 0x{:x}\n", t.compacted_size(), t.compacted_size(),
+                       t.compacted->mask | kCompactedBit);
+    return out;
+}
+
+std::string position_text(const Position& p, const std::string& from, const std::string& to) {
+    switch (p.placement) {
+    case Placement::Same: return fmt::format("same           0x{:x}, {} bytes", *p.from_offset, p.from_size);
+    case Placement::Moved: return fmt::format("moved          0x{:x} -> 0x{:x}, {} bytes", *p.from_offset, *p.to_offset, p.from_size);
+    case Placement::Resized:
+        return fmt::format("resized        0x{:x}, {} -> {} bytes", *p.from_offset, p.from_size, p.to_size);
+    case Placement::MovedResized:
+        return fmt::format("moved+resized  0x{:x} -> 0x{:x}, {} -> {} bytes", *p.from_offset, *p.to_offset, p.from_size, p.to_size);
+    case Placement::Missing:
+        return fmt::format("only on {}, missing on {} (0x{:x}, {} bytes)", from, to, *p.from_offset, p.from_size);
+    case Placement::New: return fmt::format("only on {}, new there (0x{:x}, {} bytes)", to, *p.to_offset, p.to_size);
+    }
+    return {};
+}
+
+std::string compare_text(const LayoutComparison& c) {
+    const std::string &p = c.from.profile, &q = c.to.profile;
+    std::string out = fmt::format("can a buffer saved on {} be restored on {}?\n", p, q);
+    size_t w = std::max(p.size(), q.size()) + 1;
+    for (const auto* t : {&c.from, &c.to})
+        out += fmt::format("  {:<{}} XCR0 0x{:x}, IA32_XSS 0x{:x}: standard {} bytes, compacted {} bytes\n", t->profile + ":", w, t->xcr0,
+                           t->xss, t->standard_size(), t->compacted_size());
+    out += "\nstandard form (XSAVE)\n";
+    for (const auto& ch : c.components)
+        if (ch.standard) out += fmt::format("  bit {:<2} {:<15} {}\n", ch.bit, ch.name, position_text(*ch.standard, p, q));
+    out += fmt::format("\ncompacted form (XCOMP_BV 0x{:x}, as {} writes it)\n", c.xcomp_bv, p);
+    for (const auto& ch : c.components) out += fmt::format("  bit {:<2} {:<15} {}\n", ch.bit, ch.name, position_text(ch.compacted, p, q));
+    out += fmt::format("\nstandard buffers:  {}\ncompacted buffers: {}\n", c.standard.text, c.compacted.text);
+    return out;
+}
+
+void run_layout(const LayoutOptions& o) {
+    if (o.profile.spec.empty()) throw Error("layout: --cpuid is required (host, a built-in name, or a profile file)");
+    std::optional<uint64_t> xcr0, xss;
+    if (!o.xcr0.empty()) xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
+    if (!o.xss.empty()) xss = cli::parse_mask(o.xss, "--xss");
+    CpuModel p(cli::load_profile(o.profile.spec));
+    for (const auto& w : p.warnings()) cli::warn(fmt::format("{}: {}", o.profile.spec, w));
+    bool svg_only = o.svg == "-";
+    if (o.compare.empty()) {
+        LayoutTable t = layout_table(p, xcr0, xss);
+        if (!o.svg.empty()) cli::write_output(o.svg, layout_svg(t));
+        if (svg_only) return;
+        fmt::print("{}", o.json ? to_json(t).dump(2) + "\n" : table_text(t));
+        return;
+    }
+    CpuModel q(cli::load_profile(o.compare));
+    for (const auto& w : q.warnings()) cli::warn(fmt::format("{}: {}", o.compare, w));
+    LayoutComparison c = compare_layouts(p, q, xcr0, xss);
+    if (!o.svg.empty()) cli::write_output(o.svg, compare_svg(c));
+    if (!svg_only) fmt::print("{}", o.json ? to_json(c).dump(2) + "\n" : compare_text(c));
+    cli::set_exit_code(c.restorable_as_is() ? 0 : 1);
+}
+
+struct HexdumpOptions {
+    std::string file, color = "auto";
+    cli::InputOptions in;
+};
+
+void run_hexdump(const HexdumpOptions& o) {
+    auto areas = cli::load_areas(o.file, o.in);
+    bool colour = cli::use_color(o.color), many = areas.size() > 1 || areas[0].tid;
+    for (size_t i = 0; i < areas.size(); ++i) {
+        const auto& a = areas[i];
+        for (const auto& w : a.cpu->warnings()) cli::warn(fmt::format("{}: {}", a.cpu->profile().name, w));
+        if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+        for (const auto& n : a.notes) fmt::print("input: {}\n", n);
+        fmt::print("{}", render_hexdump(hexdump_lines(a.image, *a.cpu), colour));
+    }
+}
+
+} // namespace
+
+void cli::register_layout(CLI::App& app) {
+    auto o = std::make_shared<LayoutOptions>();
+    auto* cmd = app.add_subcommand("layout", "Where every state component lives (standard and compacted), or how two CPUs differ");
+    o->profile.add(cmd);
+    cmd->add_option("--compare", o->compare, "a second CPUID profile: can a buffer saved on --cpuid be restored there? (exit 1 if not as is)");
+    cmd->add_option("--xcr0", o->xcr0, "XCR0 (mask or names); default: the profile's, else every supported user component");
+    cmd->add_option("--xss", o->xss, "IA32_XSS (mask or names); default: the profile's, else 0");
+    cmd->add_flag("--json", o->json, "print JSON");
+    cmd->add_option("--svg", o->svg, "also write a picture to scale to FILE (- for stdout only)");
+    cmd->callback([o] { run_layout(*o); });
+
+    auto h = std::make_shared<HexdumpOptions>();
+    auto* hex = app.add_subcommand("hexdump", "Hex dump of an XSAVE area, every line annotated with its component and registers");
+    hex->add_option("file", h->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+    h->in.add(hex);
+    hex->add_option("--color", h->color, "auto (a terminal without NO_COLOR), always or never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+    hex->callback([h] { run_hexdump(*h); });
+}

@@ -1,6 +1,8 @@
 // Decoding: the catalogue's fields read from an image, with init-state values applied.
 #include "xsave/decode.hpp"
 
+#include "xsave/input.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -109,8 +111,15 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
     d.xcomp_bv = img.xcomp_bv;
     d.profile = cpu.profile().name;
     d.warnings = img.notes;
-    if (d.trailing)
-        d.warnings.push_back(fmt::format("{} trailing bytes after the {}-byte layout (kept)", d.trailing, L.total_size));
+    if (d.trailing) {
+        Trailing t = trailing_bytes(img.bytes, L.total_size);
+        if (t.is_padding())
+            d.warnings.push_back(fmt::format("{} bytes of zero padding after the {}-byte layout{}", t.total, L.total_size,
+                                             img.bytes.size() == kKvmXsaveSize ? " (KVM struct kvm_xsave is 4096 bytes)" : ""));
+        else
+            d.warnings.push_back(fmt::format("{} trailing bytes after the {}-byte layout, {} of them non-zero, the first at offset 0x{:x} (kept)",
+                                             t.total, L.total_size, t.nonzero, *t.first_nonzero));
+    }
     if (uint64_t outside = img.xstate_bv & ~L.mask & ~kCompactedBit)
         d.warnings.push_back(fmt::format("XSTATE_BV 0x{:x} names components outside the layout ({}): ignored", img.xstate_bv,
                                          mask_names(outside)));
@@ -128,7 +137,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
         const ComponentInfo* info = component_info(bit);
         dc.known = info != nullptr;
         if (!info) {
-            Value v{"data", {}, Show::Bytes};
+            Value v{"data", {}, Show::Bytes, bit};
             v.bytes.assign(dc.size, 0);
             if (dc.in_use) std::copy_n(img.bytes.begin() + dc.offset, dc.size, v.bytes.begin());
             dc.fields.push_back(std::move(v));
@@ -137,7 +146,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
                 for (unsigned i = 0; i < f.count; ++i) {
                     // Fields past the enumerated size (e.g. LBR entries beyond the depth) do not exist.
                     if (bit >= 2 && f.offset + i * f.stride + f.width > dc.size) break;
-                    Value v{field_name(f, i), {}, f.show};
+                    Value v{field_name(f, i), {}, f.show, bit};
                     read_field(img, bit, f, i, v.bytes);
                     if (f.architectural) regs.push_back({info->rank, seq++, v});
                     dc.fields.push_back(std::move(v));
@@ -156,6 +165,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
             std::vector<uint8_t> part;
             for (const auto& p : view.parts) {
                 if (p.prefix.empty()) continue;
+                v.bit = p.bit;
                 read_field(img, p.bit, *find_field(*component_info(p.bit), p.prefix), i, part);
                 v.bytes.insert(v.bytes.end(), part.begin(), part.end());
             }

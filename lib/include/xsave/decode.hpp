@@ -14,6 +14,7 @@ struct Value {
     std::string name;
     std::vector<uint8_t> bytes;
     Show show = Show::Hex;
+    unsigned bit = 0;            // the component it belongs to (views: their highest part)
 };
 
 struct DecodedComponent {

@@ -1,0 +1,79 @@
+#pragma once
+// Moving register state between layouts: standard <-> compacted, and one CPU's offsets to
+// another's, exactly as XSAVE/XSAVEC on the target would have written it. In-use state is
+// never dropped unless the options allow it.
+#include "xsave/image.hpp"
+#include "xsave/layout.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xsave {
+
+// Components set aside by a conversion (--sidecar), to be put back by a later one.
+// Legacy components: x87 is bytes 0..159 of the area (MXCSR there is not used); SSE is
+// XMM0-15 (256 bytes) followed by MXCSR and MXCSR_MASK (8 bytes).
+struct SidecarComponent {
+    unsigned bit = 0;
+    std::string name;
+    std::vector<uint8_t> bytes;
+};
+struct Sidecar {
+    std::vector<SidecarComponent> components;
+};
+// {"components":[{"bit":N,"name":"...","bytes":"hex"}]}
+std::string sidecar_to_json(const Sidecar& s);
+Sidecar sidecar_from_json(std::string_view text);   // throws Error naming the field
+
+// How to choose XCOMP_BV for a compacted result (--xcomp-bv).
+enum class XcompMode : uint8_t {
+    Xsavec,    // enabled XCR0 (intersected with xcr0 when given): XSAVEC with RFBM = XCR0
+    Xsaves,    // enabled XCR0 | IA32_XSS
+    Minimal,   // components in use (SSE too when MXCSR != 0x1F80)
+    Mshv,      // supported user bits & the guest's XCR0 (xcr0, else the profile's enabled XCR0)
+    Explicit,  // `mask`
+};
+struct XcompRequest {
+    XcompMode mode = XcompMode::Xsavec;
+    uint64_t mask = 0;                 // Explicit
+    std::optional<uint64_t> xcr0;      // --xcr0
+};
+// Parses "xsavec", "xsaves", "minimal", "mshv" or a number. Throws Error.
+XcompRequest parse_xcomp_mode(std::string_view text);
+// XCOMP_BV with bit 63 set. `in` gives the in-use components for Minimal.
+uint64_t compute_xcomp_bv(const Image& in, const CpuModel& cpu, const XcompRequest& req);
+
+struct ConvertOptions {
+    uint64_t drop = 0;                 // in-use components that may be discarded (--drop BITS)
+    bool drop_supervisor = false;      // --drop supervisor
+    bool keep_trailing = false;        // copy bytes after the input's layout to the output
+    // Standard result: the components it holds. Default: for a compacted input its XCOMP_BV
+    // user bits (what XSAVE with RFBM = that mask writes), for a standard input the target
+    // CPU's enabled XCR0.
+    std::optional<uint64_t> xcr0;
+    // relayout() to compacted form: XCOMP_BV. Default: XcompMode::Xsavec on the target CPU.
+    std::optional<uint64_t> xcomp_bv;
+    const Sidecar* sidecar_in = nullptr;   // components to put back into the result
+    Sidecar* sidecar_out = nullptr;        // receives every in-use component dropped
+};
+
+struct ConvertResult {
+    std::vector<uint8_t> bytes;
+    uint64_t xstate_bv = 0, xcomp_bv = 0;   // of the result
+    uint64_t dropped = 0;                   // in-use components discarded as allowed
+    uint64_t restored = 0;                  // components taken from the sidecar
+    size_t trailing = 0;                    // trailing input bytes (copied only with keep_trailing)
+};
+
+// Standard or compacted input -> compacted form with `xcomp_bv` (bit 63 implied) for `cpu`.
+ConvertResult to_compacted(const Image& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt = {});
+// Compacted or standard input -> standard form for `cpu`.
+ConvertResult to_standard(const Image& in, const CpuModel& cpu, const ConvertOptions& opt = {});
+// `in` was read with `from`; lay it out for `to` in `target` form.
+ConvertResult relayout(const Image& in, const CpuModel& from, const CpuModel& to, Format target,
+                       const ConvertOptions& opt = {});
+
+} // namespace xsave

@@ -1,0 +1,115 @@
+#pragma once
+// Real-world inputs: hex text pasted into mails, Linux ELF core files, signal-frame fpstate,
+// KVM buffers. Each reader turns its input into plain XSAVE area bytes (or says why not).
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xsave {
+
+// ---------------------------------------------------------------- detection
+
+enum class InputKind : uint8_t { Raw, Hex, Core, Sigframe };
+const char* input_kind_name(InputKind k);                         // "raw", "hex", "core", "sigframe"
+std::optional<InputKind> input_kind_from_name(std::string_view name);
+
+// ELF magic -> Core; FP_XSTATE_MAGIC1 at 464 and MAGIC2 at xstate_size -> Sigframe;
+// text that is mostly printable and holds a run of hex byte lines -> Hex; else Raw.
+InputKind detect_input(std::span<const uint8_t> bytes);
+
+// ---------------------------------------------------------------- hex text
+
+enum class HexStyle : uint8_t {
+    Plain,      // "7f 03 00", "0x7f, 0x03", "7f0300..." (xxd -p), wrapped anywhere
+    Xxd,        // "00000000: 7f03 0000 ...  ascii"
+    HexdumpC,   // "00000000  7f 03 00 ...  |ascii|"
+    Od,         // "000000 7f 03 00 ... >ascii<" (od -A x -t x1z) or any offset column without ascii
+};
+const char* hex_style_name(HexStyle s);                           // "plain", "xxd", "hexdump -C", "od"
+
+struct HexText {
+    std::vector<uint8_t> bytes;
+    HexStyle style = HexStyle::Plain;
+    size_t ignored_lines = 0;      // non-blank lines outside the chosen block
+    size_t first_line = 0;         // 1-based lines of the chosen block
+    size_t last_line = 0;
+    uint64_t start_offset = 0;     // offset column of the block's first line (0 without one)
+};
+
+// The longest run (by bytes) of consecutive lines that are purely hex bytes, with an optional
+// offset column and ASCII column, is the buffer; "*" lines (hexdump -C, od, xxd -a) repeat the
+// line before them up to the next offset. Leading mail quote markers ("> ") are ignored.
+// Throws Error: no hex lines; offsets that jump or repeat; odd digit counts; a "*" without a
+// following offset; repeats beyond kMaxHexBytes.
+HexText parse_hex_text(std::string_view text);
+
+// "*" expansion can claim any size; an XSAVE area is far smaller than this.
+constexpr size_t kMaxHexBytes = 4u << 20;
+
+// ---------------------------------------------------------------- ELF core files
+
+constexpr uint32_t kNtPrstatus = 1;
+constexpr uint32_t kNtX86Xstate = 0x202;
+constexpr unsigned kPrstatusPidOffset = 32;   // pr_pid in x86-64 struct elf_prstatus
+constexpr unsigned kCoreXcr0Offset = 464;     // the kernel (and gdb) store XCR0 here in the note
+
+struct CoreThread {
+    int32_t tid = 0;                  // pr_pid of the NT_PRSTATUS before the note (0: none)
+    std::vector<uint8_t> xstate;      // the NT_X86_XSTATE descriptor, as written
+    uint64_t note_offset = 0;         // file offset of the note's header
+    uint64_t xcr0() const;            // the u64 at kCoreXcr0Offset (0 if the note is too short)
+};
+
+// One entry of the kernel's NT_X86_XSAVE_LAYOUT note (Linux 6.12+): where it put each
+// component in the NT_X86_XSTATE notes of this core.
+struct CoreLayoutEntry {
+    uint32_t bit = 0, size = 0, offset = 0, flags = 0;
+};
+
+struct CoreFile {
+    std::vector<CoreThread> threads;  // in file order (the kernel writes the dumping thread first)
+    std::vector<CoreLayoutEntry> kernel_layout;   // empty when the core has no such note
+    size_t ignored_notes = 0;         // NT_FILE, NT_AUXV, NT_FPREGSET, NT_SIGINFO, ...
+    std::vector<std::string> ignored_note_types;   // distinct kinds seen, e.g. "CORE/NT_FILE"
+};
+
+// Parses an ELF64 little-endian x86-64 ET_CORE file. Throws Error naming the offset at
+// fault: not ELF, wrong class/machine/type, truncated header, absurd or out-of-file program
+// header table, note past its segment or the file, no NT_X86_XSTATE note.
+CoreFile read_elf_core(std::span<const uint8_t> bytes);
+
+// ---------------------------------------------------------------- signal frames
+
+constexpr uint32_t kFpXstateMagic1 = 0x46505853;   // "SXPF" at 464 (struct _fpx_sw_bytes)
+constexpr uint32_t kFpXstateMagic2 = 0x46505845;   // "EXPF" right after the XSAVE area
+
+struct SigFrame {
+    uint32_t extended_size = 0;   // xstate_size + 4 (magic2) as the kernel writes it
+    uint64_t xfeatures = 0;       // the components the frame may hold (XCR0 subset)
+    uint32_t xstate_size = 0;     // bytes of the XSAVE area
+    std::vector<uint8_t> area;    // bytes [0, xstate_size)
+};
+
+// True when magic1 is at 464 and magic2 at xstate_size (within the buffer).
+bool is_sigframe(std::span<const uint8_t> bytes);
+// Throws Error when magic1 or magic2 is missing, or xstate_size is out of range.
+SigFrame read_sigframe(std::span<const uint8_t> bytes);
+
+// ---------------------------------------------------------------- KVM padding
+
+constexpr size_t kKvmXsaveSize = 4096;   // struct kvm_xsave
+
+// What follows a layout of `layout_size` bytes in a buffer (KVM pads to 4096, WHPX to 844).
+struct Trailing {
+    size_t total = 0;          // bytes after the layout
+    size_t zero = 0;           // of those, bytes that are zero
+    size_t nonzero = 0;        // total - zero
+    std::optional<size_t> first_nonzero;   // buffer offset of the first non-zero trailing byte
+    bool is_padding() const { return total > 0 && nonzero == 0; }
+};
+Trailing trailing_bytes(std::span<const uint8_t> bytes, size_t layout_size);
+
+} // namespace xsave

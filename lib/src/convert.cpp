@@ -1,0 +1,220 @@
+// The conversion engine: one routine that lays an input area out in a target layout the way
+// XSAVE (standard) or XSAVEC (compacted) on the target would have written it.
+#include "xsave/convert.hpp"
+
+#include "xsave/components.hpp"
+#include "xsave/error.hpp"
+
+#include <algorithm>
+#include <fmt/core.h>
+
+namespace xsave {
+namespace {
+
+// Legacy region (FXSAVE format): x87 is 0..23 and 32..159, MXCSR/MXCSR_MASK 24..31,
+// XMM0-15 160..415; 416..511 are reserved or software-available and no instruction writes them.
+constexpr unsigned kX87Head = 24, kX87Regs = 32, kX87End = 160, kXmm = 160, kXmmEnd = 416;
+constexpr unsigned kSseSidecarSize = 256 + 8;
+
+bool all_zero(const uint8_t* p, size_t n) {
+    return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+}
+
+uint64_t supervisor_bits(const CpuModel& cpu) {
+    uint64_t m = cpu.supported_xss();
+    for (unsigned b = 0; b < 63; ++b)
+        if (const ComponentInfo* c = component_info(b); c && c->supervisor) m |= 1ull << b;
+    return m;
+}
+
+// "AMX TILECFG (bit 17) and AMX TILEDATA (bit 18)"
+std::string describe(uint64_t bits) {
+    std::string r;
+    unsigned n = unsigned(__builtin_popcountll(bits)), i = 0;
+    for (unsigned b = 0; b < 63; ++b) {
+        if (!(bits >> b & 1)) continue;
+        if (i) r += i + 1 == n ? " and " : ", ";
+        r += fmt::format("{} (bit {})", component_name(b), b);
+        ++i;
+    }
+    return r;
+}
+
+// "--drop 17,18 or --drop tilecfg,tiledata"
+std::string drop_flag(uint64_t bits) {
+    std::string nums, names;
+    for (unsigned b = 0; b < 63; ++b) {
+        if (!(bits >> b & 1)) continue;
+        if (!nums.empty()) nums += ',', names += ',';
+        nums += std::to_string(b);
+        const ComponentInfo* c = component_info(b);
+        names += c && !c->alias.empty() ? std::string(c->alias) : "bit" + std::to_string(b);
+    }
+    return "--drop " + nums + " or --drop " + names;
+}
+
+// A component's bytes as the sidecar stores them.
+std::vector<uint8_t> extract(const uint8_t* p, const Layout& L, unsigned bit) {
+    if (bit == 0) return {p, p + kX87End};
+    if (bit == 1) {
+        std::vector<uint8_t> v(p + kXmm, p + kXmmEnd);
+        v.insert(v.end(), p + kMxcsrOffset, p + kMxcsrOffset + 8);
+        return v;
+    }
+    return {p + L.offset[bit], p + L.offset[bit] + L.size[bit]};
+}
+
+size_t sidecar_size(const Layout& T, unsigned bit) {
+    return bit == 0 ? kX87End : bit == 1 ? kSseSidecarSize : T.size[bit];
+}
+
+// Standard form: the mask the result holds.
+uint64_t default_standard_mask(const Image& in, const CpuModel& to, bool same_cpu) {
+    if (in.format == Format::Compacted) return (in.xcomp_bv & ~kCompactedBit) & to.supported_xcr0();
+    return same_cpu ? in.layout->mask : to.enabled_xcr0();
+}
+
+ConvertResult convert(const Image& in, const CpuModel& from, const Layout& T,
+                      uint64_t xcomp_bv, const ConvertOptions& opt) {
+    const Layout& S = *in.layout;
+    const uint8_t* p = in.bytes.data();
+    const bool to_compacted = T.format == Format::Compacted;
+
+    if (in.xstate_bv & kCompactedBit)
+        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} sets bit 63", kXstateBvOffset, in.xstate_bv));
+    if (uint64_t extra = in.xstate_bv & ~S.mask)
+        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} marks {} in use, but the {} layout 0x{:x} has no place for it{}",
+                                kXstateBvOffset, in.xstate_bv, describe(extra), format_name(in.format), S.mask,
+                                in.format == Format::Standard ? " (--xcr0 gives the mask the area was saved with)" : ""));
+
+    // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
+    const bool src_mxcsr_saved = in.format == Format::Standard || in.in_use(1);
+    const uint32_t mxcsr = src_mxcsr_saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
+
+    uint64_t use = in.xstate_bv;
+    // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
+    if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
+    // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
+    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
+    if (!to_compacted && in.format == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit &&
+        all_zero(p + kXmm, kXmmEnd - kXmm))
+        use &= ~uint64_t(2);
+
+    // Components the sidecar puts back.
+    uint64_t side = 0;
+    if (opt.sidecar_in)
+        for (const SidecarComponent& c : opt.sidecar_in->components) {
+            if (c.bit >= 63 || !T.has(c.bit))
+                throw Error(fmt::format("sidecar: {} (bit {}) has no place in the target {} layout 0x{:x}",
+                                        component_name(c.bit), c.bit, format_name(T.format), T.mask));
+            if (c.bytes.size() != sidecar_size(T, c.bit))
+                throw Error(fmt::format("sidecar: {} (bit {}) has {} bytes; the target layout needs {}",
+                                        component_name(c.bit), c.bit, c.bytes.size(), sidecar_size(T, c.bit)));
+            if (use >> c.bit & 1)
+                throw Error(fmt::format("sidecar: {} (bit {}) is also in use in the input; refusing to choose",
+                                        component_name(c.bit), c.bit));
+            side |= 1ull << c.bit;
+        }
+
+    // Nothing in use is dropped unless allowed.
+    uint64_t lacking = use & ~T.mask;
+    uint64_t mismatch = 0;
+    for (unsigned b = 2; b < 63; ++b)
+        if ((use >> b & 1) && T.has(b) && T.size[b] != S.size[b]) mismatch |= 1ull << b;
+    const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0);
+    if (uint64_t bad = lacking & ~allowed) {
+        const uint64_t sup = bad & supervisor_bits(from);
+        bool many = __builtin_popcountll(bad) > 1;
+        std::string why = (!to_compacted && sup == bad) ? "standard form has no place for supervisor state"
+                                                         : fmt::format("the target layout lacks {}", many ? "them" : "it");
+        throw Error(fmt::format("{} {} in use but {}; {}{} discards {}", describe(bad), many ? "are" : "is", why,
+                                drop_flag(bad), sup ? " or --drop supervisor" : "", many ? "them" : "it"));
+    }
+    if (uint64_t bad = mismatch & ~allowed) {
+        unsigned b = unsigned(__builtin_ctzll(bad));
+        throw Error(fmt::format("{} is in use but is {} bytes here and {} bytes in the target layout; {} discards it",
+                                describe(1ull << b), S.size[b], T.size[b], drop_flag(bad)));
+    }
+    ConvertResult r;
+    r.dropped = (lacking | mismatch) & use;
+    if (r.dropped && opt.sidecar_out)
+        for (unsigned b = 0; b < 63; ++b)
+            if (r.dropped >> b & 1) opt.sidecar_out->components.push_back({b, component_name(b), extract(p, S, b)});
+    use &= ~r.dropped;
+
+    // The output: zeros are the initial configuration of every component but x87's FCW.
+    r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
+    const size_t body = std::max<size_t>(T.total_size, kExtendedOffset);
+    r.bytes.assign(body + (opt.keep_trailing ? r.trailing : 0), 0);
+    uint8_t* o = r.bytes.data();
+    auto from_side = [&](unsigned bit) -> const std::vector<uint8_t>& {
+        for (const SidecarComponent& c : opt.sidecar_in->components)
+            if (c.bit == bit) return c.bytes;
+        throw Error("sidecar: internal lookup failed");   // unreachable: `side` lists only present bits
+    };
+
+    if (use & 1) {
+        std::copy(p, p + kX87Head, o);
+        std::copy(p + kX87Regs, p + kX87End, o + kX87Regs);
+    } else if (side & 1) {
+        const auto& v = from_side(0);
+        std::copy(v.begin(), v.begin() + kX87Head, o);
+        std::copy(v.begin() + kX87Regs, v.begin() + kX87End, o + kX87Regs);
+    } else {
+        store_le(o, kFcwInit, 2);
+    }
+
+    if (side & 2) {
+        const auto& v = from_side(1);
+        std::copy(v.begin(), v.begin() + 256, o + kXmm);
+        std::copy(v.begin() + 256, v.end(), o + kMxcsrOffset);
+    } else {
+        if (use & 2) std::copy(p + kXmm, p + kXmmEnd, o + kXmm);
+        // A compacted result without SSE in use has MXCSR = 0x1F80 (the bit would be set otherwise).
+        store_le(o + kMxcsrOffset, (to_compacted && !(use & 2)) ? kMxcsrInit : mxcsr, 4);
+        // MXCSR_MASK is not state: as stored, unless the input never had it written.
+        uint32_t mask = src_mxcsr_saved ? uint32_t(load_le(p + kMxcsrMaskOffset, 4))
+                                        : from.profile().mxcsr_mask.value_or(uint32_t(load_le(p + kMxcsrMaskOffset, 4)));
+        store_le(o + kMxcsrMaskOffset, mask, 4);
+    }
+    std::copy(p + kXmmEnd, p + kHeaderOffset, o + kXmmEnd);
+
+    for (unsigned b = 2; b < 63; ++b) {
+        if (!T.has(b)) continue;
+        if (use >> b & 1) std::copy(p + S.offset[b], p + S.offset[b] + S.size[b], o + T.offset[b]);
+        else if (side >> b & 1) std::ranges::copy(from_side(b), o + T.offset[b]);
+    }
+
+    r.xstate_bv = use | side;
+    r.xcomp_bv = to_compacted ? (xcomp_bv | kCompactedBit) : 0;
+    r.restored = side;
+    store_le(o + kXstateBvOffset, r.xstate_bv, 8);
+    store_le(o + kXcompBvOffset, r.xcomp_bv, 8);
+    if (opt.keep_trailing && r.trailing) std::copy(p + S.total_size, p + in.bytes.size(), o + body);
+    return r;
+}
+
+} // namespace
+
+ConvertResult to_compacted(const Image& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt) {
+    xcomp_bv &= ~kCompactedBit;
+    return convert(in, cpu, cpu.compacted(xcomp_bv), xcomp_bv, opt);
+}
+
+ConvertResult to_standard(const Image& in, const CpuModel& cpu, const ConvertOptions& opt) {
+    uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, cpu, true);
+    return convert(in, cpu, cpu.standard(mask), 0, opt);
+}
+
+ConvertResult relayout(const Image& in, const CpuModel& from, const CpuModel& to, Format target,
+                       const ConvertOptions& opt) {
+    if (target == Format::Standard) {
+        uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, to, false);
+        return convert(in, from, to.standard(mask), 0, opt);
+    }
+    uint64_t xcomp = opt.xcomp_bv ? *opt.xcomp_bv : compute_xcomp_bv(in, to, {});
+    xcomp &= ~kCompactedBit;
+    return convert(in, from, to.compacted(xcomp), xcomp, opt);
+}
+
+} // namespace xsave

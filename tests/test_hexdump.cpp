@@ -1,0 +1,142 @@
+// `hexdump`: the annotated dump of the WHPX sample against golden files, plain and coloured,
+// from the library and from the real binary; padding and AMX markers on Sapphire Rapids.
+#include "helpers.hpp"
+#include "inline_profiles.hpp"
+#include "xsave/hexdump.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace xsave;
+
+namespace {
+
+// Compares with a golden file; XSAVE_UPDATE_GOLDEN=1 rewrites it instead.
+void check_golden(const std::string& name, const std::string& got) {
+    std::string path = testing::data_path("golden/" + name);
+    if (std::getenv("XSAVE_UPDATE_GOLDEN")) {
+        testing::write_bytes(path, {got.begin(), got.end()});
+        return;
+    }
+    CHECK(got == testing::read_text(path));
+}
+
+std::string whpx_dump(bool ansi) {
+    CpuModel cpu(testing::epyc_host());
+    Image img = read_image(testing::read_bytes(testing::data_path("whpx-832.bin")), cpu);
+    return render_hexdump(hexdump_lines(img, cpu), ansi);
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+    std::vector<std::string> r;
+    size_t at = 0;
+    while (at < s.size()) {
+        size_t nl = s.find('\n', at);
+        r.push_back(s.substr(at, nl - at));
+        at = nl + 1;
+    }
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("hexdump of the WHPX sample matches the golden files, plain and coloured") {
+    std::string plain = whpx_dump(false), colour = whpx_dump(true);
+    check_golden("hexdump-whpx-832.txt", plain);
+    check_golden("hexdump-whpx-832-color.txt", colour);
+    CHECK(plain.find('\x1b') == std::string::npos);
+    auto lines = split_lines(plain);
+    // 52 byte lines, 7 markers (x87, SSE, reserved, software-reserved, header, AVX) and the summary.
+    REQUIRE(lines.size() == 1 + 52 + 6);
+    CHECK(lines[0] == "832 bytes, compacted form, 832-byte layout; XSTATE_BV 0x3 (x87|SSE), XCOMP_BV 0x8000000000000007");
+    CHECK(lines[1] == "---- 0x0000  x87 (bit 0)  160 bytes  in use ----");
+    CHECK(lines[2] == "0000  7f 03 00 00 00 00 00 00  00 00 00 00 00 00 00 00  x87: fcw fsw ftw fop fip");
+    CHECK(lines[3] == "0010  00 00 00 00 00 00 00 00  a0 1f 00 00 ff ff 00 00  x87: fdp | SSE: mxcsr mxcsr_mask");
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "0200  03 00 00 00 00 00 00 00  07 00 00 00 00 00 00 80  header: XSTATE_BV=0x3 (x87|SSE) "
+                    "XCOMP_BV=0x8000000000000007 (x87|SSE|AVX|compacted)") != lines.end());
+    CHECK(std::find(lines.begin(), lines.end(), "---- 0x0240  AVX (bit 2)  256 bytes  init ----") != lines.end());
+    CHECK(lines.back() == "0330  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  AVX: ymmh15");
+    // Colour: x87 in its own colour, AVX (init) faint, the header's named fields bold.
+    CHECK(colour.find("\x1b[2;38;5;") != std::string::npos);
+    CHECK(colour.find("\x1b[1m03 00 00 00 00 00 00 00  07 00 00 00 00 00 00 80\x1b[0m") != std::string::npos);
+}
+
+TEST_CASE("hexdump marks alignment padding and boundaries inside a line (Sapphire Rapids, compacted)") {
+    CpuModel cpu(testing::sapphire_rapids());
+    std::vector<uint8_t> bytes(10752, 0);
+    store_le(bytes.data() + kXstateBvOffset, 0x20003, 8);   // TILEDATA in use, TILECFG init
+    store_le(bytes.data() + kXcompBvOffset, kCompactedBit | 0x602E7, 8);
+    bytes[2560] = 0xAB;
+    Image img = read_image(bytes, cpu);
+    auto lines = hexdump_lines(img, cpu);
+    auto has = [&](const std::string& text) {
+        for (const auto& l : lines)
+            if (l.text == text) return true;
+        return false;
+    };
+    CHECK(has("---- 0x0980  PKRU (bit 9)  8 bytes  init ----"));
+    CHECK(has("---- 0x0988  padding (64-byte alignment)  56 bytes ----"));
+    CHECK(has("0980  00 00 00 00 00 00 00 00 |00 00 00 00 00 00 00 00  PKRU: pkru | padding (64-byte alignment)"));
+    CHECK(has("---- 0x09c0  AMX TILECFG (bit 17)  64 bytes  init ----"));
+    CHECK(has("09c0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  AMX TILECFG: palette_id start_row"));
+    CHECK(has("---- 0x0a00  AMX TILEDATA (bit 18)  8192 bytes  in use ----"));
+    CHECK(has("0a00  ab 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  AMX TILEDATA: tmm0[0-15]"));
+    CHECK(has("29f0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  AMX TILEDATA: tmm7[1008-1023]"));
+    // Spans: the PKRU bytes dimmed (init) in PKRU's colour, the TILEDATA bytes not dimmed.
+    for (const auto& l : lines) {
+        if (l.text.starts_with("0a00 ")) {
+            REQUIRE(!l.spans.empty());
+            CHECK(l.spans[0].style.bit == 18);
+            CHECK_FALSE(l.spans[0].style.dim);
+        }
+        if (l.text.starts_with("0980 ")) {
+            REQUIRE(l.spans.size() >= 2);
+            CHECK(l.spans[0].style.bit == 9);
+            CHECK(l.spans[0].style.dim);
+            CHECK(l.spans[1].style.role == DumpStyle::Reserved);
+        }
+    }
+}
+
+TEST_CASE("hexdump of a standard area shows unused gaps and trailing bytes") {
+    CpuModel cpu(testing::skylake_sp());
+    std::vector<uint8_t> bytes(0xA88 + 8, 0);
+    store_le(bytes.data() + kXstateBvOffset, 0x200, 8);
+    bytes[0xA80] = 0x55;   // PKRU
+    bytes[0xA88] = 0x11;   // trailing
+    ReadOptions ro;
+    ro.xcr0 = 0x2E7;       // MPX not enabled: its bytes are unused
+    Image img = read_image(bytes, cpu, ro);
+    std::string text = render_hexdump(hexdump_lines(img, cpu), false);
+    CHECK(text.find("---- 0x03c0  unused (not in the layout's XCR0)  128 bytes ----\n") != std::string::npos);
+    CHECK(text.find("03c0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  unused (not in the layout's XCR0)\n") != std::string::npos);
+    CHECK(text.find("---- 0x0a88  trailing bytes after the 2696-byte layout  8 bytes ----\n") != std::string::npos);
+    CHECK(text.find("0a80  55 00 00 00 00 00 00 00 |11 00 00 00 00 00 00 00  PKRU: pkru | trailing\n") != std::string::npos);
+}
+
+TEST_CASE("xsavetool hexdump: golden output plain and coloured, colour only when asked") {
+    std::string profile = testing::data_path("profiles/host-epyc.json");
+    if (!std::filesystem::exists(profile)) SKIP_TEST("test-data/profiles/host-epyc.json is not there yet");
+    std::string base = "hexdump " + testing::shell_quote(testing::data_path("whpx-832.bin")) + " --cpuid " + testing::shell_quote(profile);
+    auto never = testing::run_tool(base + " --color never");
+    CHECK(never.status == 0);
+    CHECK(never.err == "");
+    CHECK(never.out == testing::read_text(testing::data_path("golden/hexdump-whpx-832.txt")));
+    auto always = testing::run_tool(base + " --color always");
+    CHECK(always.status == 0);
+    CHECK(always.out == testing::read_text(testing::data_path("golden/hexdump-whpx-832-color.txt")));
+    // Not a terminal: no colour.
+    auto autom = testing::run_tool(base);
+    CHECK(autom.out == never.out);
+    auto bad = testing::run_tool(base + " --color sometimes");
+    CHECK(bad.status == 2);
+    CHECK(bad.out == "");
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+    auto missing = testing::run_tool("hexdump /nonexistent/area.bin --cpuid " + testing::shell_quote(profile));
+    CHECK(missing.status == 2);
+    CHECK(missing.err == "xsavetool: /nonexistent/area.bin: cannot open: No such file or directory\n");
+    auto tooshort = testing::run_tool("hexdump " + testing::shell_quote(testing::data_path("whpx-832-mail.txt")) + " --cpuid " +
+                                      testing::shell_quote(profile));
+    CHECK(tooshort.status == 2);
+    CHECK(std::count(tooshort.err.begin(), tooshort.err.end(), '\n') == 1);
+}
