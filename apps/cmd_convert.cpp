@@ -1,4 +1,260 @@
-// Placeholder until the command lands.
+// `xsavetool compact | standard | convert | capture`: move state between layouts, or make a
+// reference area with this CPU's own XSAVE/XSAVEC/XSAVEOPT.
 #include "cli.hpp"
+#include "sources.hpp"
 
-void cli::register_convert(CLI::App&) {}
+#include "xsave/assemble.hpp"
+#include "xsave/components.hpp"
+#include "xsave/convert.hpp"
+#include "xsave/cpu_ops.hpp"
+#include "xsave/decode.hpp"
+#include "xsave/error.hpp"
+#include "xsave/random_state.hpp"
+
+#include <fmt/core.h>
+
+#include <memory>
+#include <random>
+
+namespace {
+
+struct OutputOptions {
+    std::string path = "-";
+    std::string output = "raw";
+    bool force = false;
+    void add(CLI::App* cmd) {
+        cmd->add_option("-o,--out", path, "output file (written atomically); - for stdout");
+        cmd->add_option("--output", output, "raw, hex or json")->check(CLI::IsMember({"raw", "hex", "json"}));
+        cmd->add_flag("--force", force, "write raw bytes to a terminal");
+    }
+};
+
+struct ConvertCmd {
+    std::string file;
+    cli::InputOptions in;
+    OutputOptions out;
+    std::string xcomp = "xsavec";
+    std::string drop;
+    std::string sidecar;       // compact: read; standard/convert: written with what was dropped
+    std::string restore;       // convert: a sidecar to put back
+    bool keep_trailing = false;
+    cli::ProfileOption to_profile;
+    std::string to = "standard";
+
+    void add_common(CLI::App* cmd) {
+        cmd->add_option("file", file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+        in.add(cmd);
+        out.add(cmd);
+        cmd->add_option("--drop", drop, "in-use components that may be discarded: bit numbers, names, 0x-masks or 'supervisor'");
+        cmd->add_flag("--keep-trailing", keep_trailing, "copy bytes after the area to the output");
+    }
+};
+
+// --drop: plain decimal numbers are bit numbers ("17,18"), 0x-numbers masks, words names.
+void parse_drop(const std::string& text, xsave::ConvertOptions& o) {
+    if (text.empty()) return;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find_first_of("|,+", start);
+        std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (part == "supervisor") {
+            o.drop_supervisor = true;
+        } else if (!part.empty() && part.find_first_not_of("0123456789") == std::string::npos) {
+            unsigned long bit = std::stoul(part);
+            if (bit > 62) throw xsave::Error(fmt::format("--drop: bit {} is not a state component (0..62)", part));
+            o.drop |= 1ull << bit;
+        } else {
+            o.drop |= cli::parse_mask(part, "--drop");
+        }
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+}
+
+cli::Area load_one(const ConvertCmd& c) {
+    auto areas = cli::load_areas(c.file, c.in);
+    if (areas.size() != 1)
+        throw xsave::Error(fmt::format("{}: {} areas (threads); pick one with --thread", c.file, areas.size()));
+    for (const auto& w : areas[0].cpu->warnings()) cli::warn(fmt::format("{}: {}", areas[0].cpu->profile().name, w));
+    return std::move(areas[0]);
+}
+
+void emit(const OutputOptions& o, const std::vector<uint8_t>& bytes, const xsave::CpuModel& cpu, std::optional<uint64_t> xcr0) {
+    std::string json;
+    if (o.output == "json") {
+        xsave::ReadOptions ro;
+        ro.xcr0 = xcr0;
+        json = xsave::to_json(xsave::decode(xsave::read_image(bytes, cpu, ro), cpu)).dump(2) + "\n";
+    }
+    cli::write_area(o.path, bytes, o.output, o.force, json);
+}
+
+void report(const cli::Area& a, const xsave::ConvertResult& r, bool keep_trailing) {
+    if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
+    if (r.restored) cli::warn(fmt::format("{}: put back {} from the sidecar", a.label, xsave::mask_names(r.restored)));
+    if (r.trailing)
+        cli::warn(fmt::format("{}: {} trailing bytes after the area {}", a.label, r.trailing,
+                              keep_trailing ? "copied (--keep-trailing)" : "not copied (--keep-trailing keeps them)"));
+}
+
+void write_sidecar(const std::string& path, const xsave::Sidecar& s) {
+    if (!path.empty()) cli::write_output(path, xsave::sidecar_to_json(s));
+}
+
+xsave::Sidecar read_sidecar(const std::string& path) {
+    auto b = cli::read_input(path, 64u << 20);
+    try {
+        return xsave::sidecar_from_json({reinterpret_cast<const char*>(b.data()), b.size()});
+    } catch (const xsave::Error& e) {
+        throw xsave::Error(path + ": " + e.what());
+    }
+}
+
+// A mode name, a number, or component names such as x87|sse|avx.
+xsave::XcompRequest xcomp_request(const std::string& text) {
+    for (const char* m : {"xsavec", "xsaves", "minimal", "mshv"})
+        if (text == m) return xsave::parse_xcomp_mode(text);
+    xsave::XcompRequest r;
+    r.mode = xsave::XcompMode::Explicit;
+    r.mask = cli::parse_mask(text, "--xcomp-bv");
+    return r;
+}
+
+std::optional<uint64_t> given_xcr0(const ConvertCmd& c) {
+    if (c.in.xcr0.empty()) return std::nullopt;
+    return cli::parse_mask(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
+}
+
+void run_compact(const ConvertCmd& c) {
+    cli::Area a = load_one(c);
+    xsave::ConvertOptions o;
+    parse_drop(c.drop, o);
+    o.keep_trailing = c.keep_trailing;
+    xsave::Sidecar side;
+    if (!c.sidecar.empty()) side = read_sidecar(c.sidecar), o.sidecar_in = &side;
+    xsave::XcompRequest req = xcomp_request(c.xcomp);
+    req.xcr0 = given_xcr0(c);
+    uint64_t xcomp = xsave::compute_xcomp_bv(a.image, *a.cpu, req);
+    auto r = xsave::to_compacted(a.image, *a.cpu, xcomp, o);
+    report(a, r, c.keep_trailing);
+    emit(c.out, r.bytes, *a.cpu, std::nullopt);
+}
+
+void run_standard(const ConvertCmd& c) {
+    cli::Area a = load_one(c);
+    xsave::ConvertOptions o;
+    parse_drop(c.drop, o);
+    o.keep_trailing = c.keep_trailing;
+    if (a.image.format == xsave::Format::Compacted) o.xcr0 = given_xcr0(c);
+    xsave::Sidecar side;
+    o.sidecar_out = &side;
+    auto r = xsave::to_standard(a.image, *a.cpu, o);
+    report(a, r, c.keep_trailing);
+    write_sidecar(c.sidecar, side);
+    emit(c.out, r.bytes, *a.cpu, r.layout->mask);
+}
+
+void run_convert(const ConvertCmd& c) {
+    cli::Area a = load_one(c);
+    if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
+    auto to = std::make_shared<xsave::CpuModel>(cli::load_profile(c.to_profile.spec));
+    for (const auto& w : to->warnings()) cli::warn(fmt::format("{}: {}", to->profile().name, w));
+    xsave::ConvertOptions o;
+    parse_drop(c.drop, o);
+    o.keep_trailing = c.keep_trailing;
+    xsave::Sidecar out_side, in_side;
+    o.sidecar_out = &out_side;
+    if (!c.restore.empty()) in_side = read_sidecar(c.restore), o.sidecar_in = &in_side;
+    xsave::Format target = c.to == "compacted" ? xsave::Format::Compacted : xsave::Format::Standard;
+    if (target == xsave::Format::Compacted) {
+        xsave::XcompRequest req = xcomp_request(c.xcomp);
+        o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);
+    }
+    auto r = xsave::relayout(a.image, *a.cpu, *to, target, o);
+    report(a, r, c.keep_trailing);
+    write_sidecar(c.sidecar, out_side);
+    std::optional<uint64_t> std_mask;
+    if (target == xsave::Format::Standard) std_mask = r.layout->mask;
+    emit(c.out, r.bytes, *to, std_mask);
+}
+
+struct CaptureCmd {
+    std::string instruction = "xsave";
+    std::string state;
+    std::optional<uint64_t> seed;
+    OutputOptions out;
+};
+
+void run_capture(const CaptureCmd& c) {
+    if (!xsave::hw::usable()) throw xsave::Error("capture: this CPU or OS does not support XSAVE");
+    if (c.state.empty() == !c.seed) throw xsave::Error("capture: give exactly one of --state FILE and --random SEED");
+    auto cpu = std::make_shared<xsave::CpuModel>(xsave::host_profile());
+    const uint64_t xcr0 = xsave::hw::xgetbv(0);
+    std::vector<uint8_t> state;
+    if (c.seed) {
+        // Components under XFD (AMX) fault until the process asks for them: leave them out.
+        uint64_t mask = xcr0;
+        for (unsigned b = 2; b < 63; ++b)
+            if (cpu->geometry(b).xfd) mask &= ~(1ull << b);
+        xsave::RandomStateOptions ro;
+        ro.xstate_bv = std::mt19937_64(*c.seed)() & mask;
+        state = xsave::random_standard_state(*cpu, xcr0, *c.seed, ro);
+    } else {
+        auto text = cli::read_input(c.state, 64u << 20);
+        try {
+            state = xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()});
+        } catch (const xsave::Error& e) {
+            throw xsave::Error(c.state + ": " + e.what());
+        }
+        // A standard area for a smaller XCR0: XRSTOR reads nothing of components not in use,
+        // so the rest of this CPU's area can be zeros.
+        bool compacted = state.size() >= 576 && (state[xsave::kXcompBvOffset + 7] & 0x80);
+        if (!compacted && state.size() < xsave::hw::standard_size()) state.resize(xsave::hw::standard_size(), 0);
+    }
+    xsave::hw::Instruction ins = c.instruction == "xsavec"     ? xsave::hw::Instruction::Xsavec
+                                 : c.instruction == "xsaveopt" ? xsave::hw::Instruction::Xsaveopt
+                                                               : xsave::hw::Instruction::Xsave;
+    auto bytes = xsave::hw::hw_capture(ins, state);
+    emit(c.out, bytes, *cpu, ins == xsave::hw::Instruction::Xsavec ? std::nullopt : std::optional<uint64_t>(xcr0));
+}
+
+} // namespace
+
+void cli::register_convert(CLI::App& app) {
+    {
+        auto c = std::make_shared<ConvertCmd>();
+        auto* cmd = app.add_subcommand("compact", "Standard form to compacted form (as XSAVEC writes it)");
+        c->add_common(cmd);
+        cmd->add_option("--xcomp-bv", c->xcomp, "xsavec (default), xsaves, minimal, mshv, or a mask");
+        cmd->add_option("--sidecar", c->sidecar, "put back the components a sidecar file holds");
+        cmd->callback([c] { run_compact(*c); });
+    }
+    {
+        auto c = std::make_shared<ConvertCmd>();
+        auto* cmd = app.add_subcommand("standard", "Compacted form to standard form (as XSAVE writes it)");
+        c->add_common(cmd);
+        cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
+        cmd->callback([c] { run_standard(*c); });
+    }
+    {
+        auto c = std::make_shared<ConvertCmd>();
+        auto* cmd = app.add_subcommand("convert", "Re-lay an area for another CPU's layout");
+        c->add_common(cmd);
+        c->to_profile.add(cmd, "--to-cpuid", "target CPUID profile: host, a built-in name, or a file");
+        cmd->add_option("--to", c->to, "standard (default) or compacted")->check(CLI::IsMember({"standard", "compacted"}));
+        cmd->add_option("--xcomp-bv", c->xcomp, "compacted target: xsavec (default), xsaves, minimal, mshv, or a mask");
+        cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
+        cmd->add_option("--restore", c->restore, "put back the components a sidecar file holds");
+        cmd->callback([c] { run_convert(*c); });
+    }
+    {
+        auto c = std::make_shared<CaptureCmd>();
+        auto* cmd = app.add_subcommand("capture", "Load a state with XRSTOR and write what XSAVE, XSAVEC or XSAVEOPT makes of it");
+        cmd->add_option("--instruction", c->instruction, "xsave (default), xsavec or xsaveopt")
+            ->check(CLI::IsMember({"xsave", "xsavec", "xsaveopt"}));
+        cmd->add_option("--state", c->state, "the state to load: a dump --json file");
+        cmd->add_option("--random", c->seed, "load a random valid state made from this seed");
+        c->out.add(cmd);
+        cmd->callback([c] { run_capture(*c); });
+    }
+}

@@ -52,7 +52,13 @@ std::string family_model(const Profile& p) {
 
 void run_show(const CpuidOptions& o) {
     Profile p = cli::load_profile(o.file);
-    CpuModel cpu(p);
+    std::unique_ptr<CpuModel> model;
+    try {
+        model = std::make_unique<CpuModel>(p);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {} (`xsavetool cpuid check` lists what is wrong)", o.file, e.what()));
+    }
+    const CpuModel& cpu = *model;
     for (const auto& w : cpu.warnings()) cli::warn(o.file + ": " + w);
     fmt::print("profile:   {}\n", p.name.empty() ? o.file : p.name);
     fmt::print("vendor:    {}\n", p.vendor.empty() ? "unknown" : p.vendor);

@@ -137,7 +137,8 @@ void cli::register_diff(CLI::App& app) {
     cmd->add_option("--xcr0-b", o->in_b.xcr0, "standard form: the XCR0 B was saved with");
     cmd->add_option("--input-b", o->in_b.input, "input kind of B")->check(CLI::IsMember({"auto", "raw", "hex", "core", "sigframe"}));
     cmd->add_flag("--bytes", o->bytes, "raw byte-level diff, each range named");
-    cmd->add_option("--ignore", o->ignore, "names to leave out: registers, components, format, xstate_bv, xcomp_bv (comma-separated)");
+    cmd->add_option("--ignore", o->ignore, "names to leave out: registers, components, format, xstate_bv, xcomp_bv (comma-separated)")
+        ->allow_extra_args(false);
     cmd->add_flag("--json", o->json, "JSON output");
     cmd->add_option("--color", o->color, "auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}));
     cmd->callback([o] {

@@ -20,7 +20,8 @@ struct DumpOptions {
 nlohmann::ordered_json area_json(const cli::Area& a, const xsave::Decoded& d) {
     nlohmann::ordered_json j;
     if (a.tid) j["tid"] = *a.tid;
-    for (auto& [k, v] : xsave::to_json(d).items()) j[k] = v;
+    nlohmann::ordered_json body = xsave::to_json(d);
+    for (auto& [k, v] : body.items()) j[k] = v;
     j["input"] = {{"kind", a.kind}, {"notes", a.notes}};
     return j;
 }

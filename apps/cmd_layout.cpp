@@ -38,19 +38,20 @@ std::string table_text(const LayoutTable& t) {
     return out;
 }
 
+// "moved          0x340 -> 0x440, 64 bytes": the placement, then where and how large.
 std::string position_text(const Position& p, const std::string& from, const std::string& to) {
+    std::string what;
     switch (p.placement) {
-    case Placement::Same: return fmt::format("same           0x{:x}, {} bytes", *p.from_offset, p.from_size);
-    case Placement::Moved: return fmt::format("moved          0x{:x} -> 0x{:x}, {} bytes", *p.from_offset, *p.to_offset, p.from_size);
-    case Placement::Resized:
-        return fmt::format("resized        0x{:x}, {} -> {} bytes", *p.from_offset, p.from_size, p.to_size);
+    case Placement::Same: what = fmt::format("0x{:x}, {} bytes", *p.from_offset, p.from_size); break;
+    case Placement::Moved: what = fmt::format("0x{:x} -> 0x{:x}, {} bytes", *p.from_offset, *p.to_offset, p.from_size); break;
+    case Placement::Resized: what = fmt::format("0x{:x}, {} -> {} bytes", *p.from_offset, p.from_size, p.to_size); break;
     case Placement::MovedResized:
-        return fmt::format("moved+resized  0x{:x} -> 0x{:x}, {} -> {} bytes", *p.from_offset, *p.to_offset, p.from_size, p.to_size);
-    case Placement::Missing:
-        return fmt::format("only on {}, missing on {} (0x{:x}, {} bytes)", from, to, *p.from_offset, p.from_size);
-    case Placement::New: return fmt::format("only on {}, new there (0x{:x}, {} bytes)", to, *p.to_offset, p.to_size);
+        what = fmt::format("0x{:x} -> 0x{:x}, {} -> {} bytes", *p.from_offset, *p.to_offset, p.from_size, p.to_size);
+        break;
+    case Placement::Missing: what = fmt::format("0x{:x}, {} bytes (only on {})", *p.from_offset, p.from_size, from); break;
+    case Placement::New: what = fmt::format("0x{:x}, {} bytes (only on {})", *p.to_offset, p.to_size, to); break;
     }
-    return {};
+    return fmt::format("{:<14} {}", placement_name(p.placement), what);
 }
 
 std::string compare_text(const LayoutComparison& c) {

@@ -142,10 +142,11 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
                 }
                 if (!a.cpu) throw Error("this machine cannot describe XSAVE layouts: pass --cpuid");
             }
+            bool guessing = !given && (kind == xsave::InputKind::Raw || kind == xsave::InputKind::Hex);
             try {
                 a.image = xsave::read_image(std::move(r.bytes), *a.cpu, ro);
             } catch (const Error& e) {
-                if (!given && kind == xsave::InputKind::Raw)
+                if (guessing)
                     throw Error(fmt::format("does not fit this machine's layout ({}); pass --cpuid with the profile of the CPU that saved it (see `xsavetool cpuid list`)",
                                             e.what()));
                 throw;

@@ -173,8 +173,10 @@ TEST_CASE("AMX in use: Sapphire Rapids -> Genoa refuses naming TILECFG and TILED
 TEST_CASE("supervisor state going to standard form needs --drop supervisor; xsaves compaction puts it back") {
     CpuModel spr(testing::sapphire_rapids());
     auto s = random_standard_state(spr, 0x602E7, 44, {.xstate_bv = 0x2E7});
-    const uint64_t xcomp = 0x602E7 | 0x1800;   // with CET_U and CET_S
-    auto c = to_compacted(read_image(s, spr), spr, xcomp);
+    Image si = read_image(s, spr);
+    const uint64_t xcomp = compute_xcomp_bv(si, spr, parse_xcomp_mode("xsaves"));   // with CET_U and CET_S
+    CHECK(xcomp == (kCompactedBit | 0x602E7 | 0xDD00));
+    auto c = to_compacted(si, spr, xcomp);
     const Layout& L = spr.compacted(xcomp);
     for (uint32_t i = 0; i < 16; ++i) c.bytes[L.offset[11] + i] = uint8_t(0x10 + i);
     store_le(&c.bytes[kXstateBvOffset], c.xstate_bv | 0x800, 8);
@@ -192,8 +194,7 @@ TEST_CASE("supervisor state going to standard form needs --drop supervisor; xsav
     CHECK(st.bytes == s);
     ConvertOptions in_o;
     in_o.sidecar_in = &side;
-    auto again = to_compacted(read_image(st.bytes, spr), spr,
-                              compute_xcomp_bv(ci, spr, parse_xcomp_mode("xsaves")), in_o);
+    auto again = to_compacted(read_image(st.bytes, spr), spr, xcomp, in_o);
     CHECK(again.bytes == c.bytes);
 }
 
@@ -206,11 +207,11 @@ TEST_CASE("a component whose size differs between CPUs is refused when in use") 
     store_le(&c[kXcompBvOffset], kCompactedBit | 0x8007, 8);
     store_le(&c[kMxcsrOffset], kMxcsrInit, 4);
     Image img = read_image(c, ca);
-    CHECK(error_of([&] { relayout(img, ca, cb, Format::Compacted); }) ==
-          "LBR (bit 15) is in use but is 808 bytes here and 424 bytes in the target layout; --drop 15 or --drop lbr discards it");
     ConvertOptions o;
-    o.drop = 1ull << 15;
     o.xcomp_bv = 0x8007;
+    CHECK(error_of([&] { relayout(img, ca, cb, Format::Compacted, o); }) ==
+          "LBR (bit 15) is in use but is 808 bytes here and 424 bytes in the target layout; --drop 15 or --drop lbr discards it");
+    o.drop = 1ull << 15;
     auto r = relayout(img, ca, cb, Format::Compacted, o);
     CHECK(r.dropped == 0x8000);
     CHECK(r.bytes.size() == 576 + 256 + 0x1A8);

@@ -141,9 +141,9 @@ TEST_CASE("malformed ELF cores give one exact line", "[core][bad]") {
         {"bad/elf-arm64.bin", "offset 18: ELF machine 183; expected 62 (EM_X86_64)"},
         {"bad/elf-no-phdrs.bin", "offset 56: no program headers (e_phnum 0); a core file keeps its notes in PT_NOTE"},
         {"bad/elf-phnum-absurd.bin", "offset 32: program header table at 0x40 with 60000 entries of 56 bytes ends past "
-                                     "the end of the file (0xc000 bytes)"},
+                                     "the end of the file (0x2790 bytes)"},
         {"bad/elf-phnum-xnum.bin", "offset 40: e_phnum is PN_XNUM but section header 0 at 0x10000000000 is past the "
-                                   "end of the file (0xc000 bytes)"},
+                                   "end of the file (0x2790 bytes)"},
         {"bad/elf-note-past-file.bin", "program header 0 (offset 0x40): PT_NOTE segment at 0x660 of 0x2120 bytes ends "
                                        "past the end of the file (0x271c bytes)"},
         {"bad/elf-note-size-past-segment.bin", "note at offset 0x108c: name size 0x6 and descriptor size 0xfffffff0 run "
@@ -154,6 +154,8 @@ TEST_CASE("malformed ELF cores give one exact line", "[core][bad]") {
                                   "no extended register state"},
         {"bad/elf-short-xstate.bin", "NT_X86_XSTATE note at offset 0x108c: descriptor has 100 bytes; an XSAVE area "
                                      "needs at least 576"},
+        {"bad/elf-notes-overlap.bin", "program header 1 (offset 0x78): the PT_NOTE segments add up to more than the "
+                                      "file's 0x2790 bytes; they overlap"},
     };
     for (const auto& c : cases) {
         INFO(c.file);

@@ -2,6 +2,7 @@
 // from the library and from the real binary; padding and AMX markers on Sapphire Rapids.
 #include "helpers.hpp"
 #include "inline_profiles.hpp"
+#include "xsave/components.hpp"
 #include "xsave/hexdump.hpp"
 
 #include <catch2/catch.hpp>
@@ -64,7 +65,7 @@ TEST_CASE("hexdump of the WHPX sample matches the golden files, plain and colour
 TEST_CASE("hexdump marks alignment padding and boundaries inside a line (Sapphire Rapids, compacted)") {
     CpuModel cpu(testing::sapphire_rapids());
     std::vector<uint8_t> bytes(10752, 0);
-    store_le(bytes.data() + kXstateBvOffset, 0x20003, 8);   // TILEDATA in use, TILECFG init
+    store_le(bytes.data() + kXstateBvOffset, 0x40003, 8);   // TILEDATA in use, TILECFG init
     store_le(bytes.data() + kXcompBvOffset, kCompactedBit | 0x602E7, 8);
     bytes[2560] = 0xAB;
     Image img = read_image(bytes, cpu);
@@ -108,7 +109,7 @@ TEST_CASE("hexdump of a standard area shows unused gaps and trailing bytes") {
     ro.xcr0 = 0x2E7;       // MPX not enabled: its bytes are unused
     Image img = read_image(bytes, cpu, ro);
     std::string text = render_hexdump(hexdump_lines(img, cpu), false);
-    CHECK(text.find("---- 0x03c0  unused (not in the layout's XCR0)  128 bytes ----\n") != std::string::npos);
+    CHECK(text.find("---- 0x0340  unused (not in the layout's XCR0)  256 bytes ----\n") != std::string::npos);
     CHECK(text.find("03c0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  unused (not in the layout's XCR0)\n") != std::string::npos);
     CHECK(text.find("---- 0x0a88  trailing bytes after the 2696-byte layout  8 bytes ----\n") != std::string::npos);
     CHECK(text.find("0a80  55 00 00 00 00 00 00 00 |11 00 00 00 00 00 00 00  PKRU: pkru | trailing\n") != std::string::npos);
@@ -135,8 +136,16 @@ TEST_CASE("xsavetool hexdump: golden output plain and coloured, colour only when
     auto missing = testing::run_tool("hexdump /nonexistent/area.bin --cpuid " + testing::shell_quote(profile));
     CHECK(missing.status == 2);
     CHECK(missing.err == "xsavetool: /nonexistent/area.bin: cannot open: No such file or directory\n");
-    auto tooshort = testing::run_tool("hexdump " + testing::shell_quote(testing::data_path("whpx-832-mail.txt")) + " --cpuid " +
-                                      testing::shell_quote(profile));
+    // The WHPX mail as pasted: the hex block is found, the dump is the same after one input line.
+    auto mail = testing::run_tool("hexdump " + testing::shell_quote(testing::data_path("whpx-832-mail.txt")) + " --cpuid " +
+                                  testing::shell_quote(profile) + " --color never");
+    CHECK(mail.status == 0);
+    CHECK(mail.out.substr(mail.out.find('\n') + 1) == never.out);
+    std::string tiny = (std::filesystem::temp_directory_path() / ("xsave-hexdump-tiny-" + std::to_string(::getpid()))).string();
+    testing::write_bytes(tiny, std::vector<uint8_t>(100, 0));
+    auto tooshort = testing::run_tool("hexdump " + testing::shell_quote(tiny) + " --cpuid " + testing::shell_quote(profile));
+    std::filesystem::remove(tiny);
     CHECK(tooshort.status == 2);
+    CHECK(tooshort.out == "");
     CHECK(std::count(tooshort.err.begin(), tooshort.err.end(), '\n') == 1);
 }

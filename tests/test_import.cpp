@@ -251,6 +251,7 @@ TEST_CASE("dmesg: lines without timestamps, and errors") {
 TEST_CASE("format detection and resolving specs") {
     CHECK(detect_format("  \n{\"leaves\": []}") == ImportFormat::Json);
     CHECK(detect_format("\xEF\xBB\xBF{}") == ImportFormat::Json);
+    CHECK(import_error("{\"leaves\": []}", {1, {}}) == "json: a profile describes one CPU; --cpu does not apply");
     CHECK(detect_format("junk\nCPUID 00000000: 0000000D-756E6547-6C65746E-49656E69\n") == ImportFormat::Aida64);
     CHECK(detect_format("x CPUID[0d, 00]: eax=00000007 ebx=0 ecx=0 edx=0") == ImportFormat::Dmesg);
     CHECK(import_error("hello\nworld\n") ==

@@ -141,7 +141,9 @@ std::vector<uint8_t> assemble(std::string_view text) {
         j = json::parse(text);
     } catch (const json::parse_error& e) {
         std::string what = e.what();
-        throw Error(fmt::format("state JSON: not valid JSON: byte {}: {}", e.byte, what.substr(what.rfind(": ") + 2)));
+        // "[json.exception.parse_error.101] parse error at line 1, column 4: <why>": keep <why>.
+        size_t at = what.find(": ", what.find("column"));
+        throw Error(fmt::format("state JSON: not valid JSON: byte {}: {}", e.byte, at == std::string::npos ? what : what.substr(at + 2)));
     }
     if (!j.is_object()) bad("(top level)", "expected an object as `xsavetool dump --json` writes");
     const std::string fmt_name = member(j, "", "format").is_string() ? j["format"].get<std::string>() : "";

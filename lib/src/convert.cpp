@@ -69,9 +69,12 @@ size_t sidecar_size(const Layout& T, unsigned bit) {
 }
 
 // Standard form: the mask the result holds.
+// Same CPU: what the input holds (a compacted area's XCOMP_BV is the XCR0 XSAVEC ran with).
+// Another CPU: its enabled XCR0, so A -> B -> A comes back at A's size.
 uint64_t default_standard_mask(const Image& in, const CpuModel& to, bool same_cpu) {
+    if (!same_cpu) return to.enabled_xcr0();
     if (in.format == Format::Compacted) return (in.xcomp_bv & ~kCompactedBit) & to.supported_xcr0();
-    return same_cpu ? in.layout->mask : to.enabled_xcr0();
+    return in.layout->mask;
 }
 
 ConvertResult convert(const Image& in, const CpuModel& from, const Layout& T,
@@ -136,6 +139,7 @@ ConvertResult convert(const Image& in, const CpuModel& from, const Layout& T,
                                 describe(1ull << b), S.size[b], T.size[b], drop_flag(bad)));
     }
     ConvertResult r;
+    r.layout = &T;
     r.dropped = (lacking | mismatch) & use;
     if (r.dropped && opt.sidecar_out)
         for (unsigned b = 0; b < 63; ++b)

@@ -96,8 +96,14 @@ public:
         read_raw(*s0);
         per_component_rules();
         model_ = try_model();
-        max_size_rule();
-        enabled_size_rules();
+        // Sizes computed without a component that cannot be placed would only repeat the
+        // problem as misleading numbers.
+        if (uint64_t lost = (r_.xcr0_sup | r_.xss_sup) & ~r_.usable & ~kCompactedBit) {
+            note("sizes", fmt::format("size checks skipped: {} cannot be placed", mask_text(lost)));
+        } else {
+            max_size_rule();
+            enabled_size_rules();
+        }
         if (cpuid_consistent(out_) && !model_error_.empty()) bad("layout", model_error_);
         return std::move(out_);
     }

@@ -19,6 +19,7 @@ constexpr unsigned kEhdrSize = 64, kPhdrSize = 56, kShdrSize = 64;
 constexpr uint16_t kEtCore = 4, kEmX86_64 = 62, kPnXnum = 0xffff;
 constexpr uint32_t kPtNote = 4;
 constexpr uint32_t kNtX86XsaveLayout = 0x205;   // LINUX: kernel's per-component offsets
+constexpr size_t kMaxNoteKinds = 32;           // distinct ignored kinds listed (a crafted file has millions)
 
 std::string type_name(uint16_t t) {
     static constexpr const char* names[] = {"ET_NONE", "ET_REL", "ET_EXEC", "ET_DYN", "ET_CORE"};
@@ -140,6 +141,7 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
     CoreFile core;
     int32_t tid = 0;
     size_t notes = 0;
+    uint64_t note_bytes = 0;   // segments may overlap; their total bounds what we copy
     for (uint64_t i = 0; i < n; ++i) {
         uint64_t ph = phoff + i * kPhdrSize;
         if (r.u32(ph) != kPtNote) continue;
@@ -147,6 +149,10 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
         if (off > bytes.size() || bytes.size() - off < size)
             throw Error(fmt::format("program header {} (offset {:#x}): PT_NOTE segment at {:#x} of {:#x} bytes "
                                     "ends past the end of the file ({:#x} bytes)", i, ph, off, size, bytes.size()));
+        note_bytes += size;
+        if (note_bytes > bytes.size())
+            throw Error(fmt::format("program header {} (offset {:#x}): the PT_NOTE segments add up to more than the "
+                                    "file's {:#x} bytes; they overlap", i, ph, bytes.size()));
         walk_notes(r, off, off + size, [&](const Note& note) {
             ++notes;
             if (note.owner == "CORE" && note.type == kNtPrstatus) {
@@ -172,8 +178,9 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
             }
             ++core.ignored_notes;
             auto kind = note_kind(note.owner, note.type);
-            if (std::find(core.ignored_note_types.begin(), core.ignored_note_types.end(), kind) ==
-                core.ignored_note_types.end())
+            if (core.ignored_note_types.size() < kMaxNoteKinds &&
+                std::find(core.ignored_note_types.begin(), core.ignored_note_types.end(), kind) ==
+                    core.ignored_note_types.end())
                 core.ignored_note_types.push_back(kind);
         });
     }

@@ -73,6 +73,11 @@ Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOpti
                                 what, img.format == Format::Compacted ? img.xcomp_bv : mask, e.what()));
     }
     const Layout& L = *img.layout;
+    // In-use state the layout cannot hold would be lost without a word: refuse (standard form;
+    // a compacted XSTATE_BV beyond XCOMP_BV is decoded with a warning, for `check` to judge).
+    if (uint64_t outside = img.xstate_bv & ~L.mask & ~kCompactedBit; outside && img.format == Format::Standard)
+        throw Error(fmt::format("offset 0x200: XSTATE_BV 0x{:x} names components outside the standard layout for {} 0x{:x} ({})",
+                                img.xstate_bv, what, mask, mask_names(outside)));
     if (bytes.size() < L.total_size) {
         for (unsigned b : L.bits()) {
             if (L.offset[b] + L.size[b] <= bytes.size()) continue;

@@ -121,6 +121,7 @@ Profile import_profile(std::string_view text, const ImportOptions& opt) {
     if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
     switch (detect_format(text)) {
     case ImportFormat::Json: {
+        if (opt.cpu != 0) throw Error("json: a profile describes one CPU; --cpu does not apply");
         Profile p = profile_from_json(text);
         if (p.name.empty()) p.name = opt.name;
         return p;

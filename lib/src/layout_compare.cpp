@@ -61,8 +61,10 @@ FormVerdict judge(const Tally& t, const std::string& qname) {
     if (uint64_t drop = t.missing | t.resized) {
         v.verdict = Verdict::Drop;
         v.drop = drop;
-        std::string why = t.missing ? fmt::format("{} absent on {}", names_of(t.missing), qname) : "";
-        if (t.resized) why += fmt::format("{}{} of another size on {}", why.empty() ? "" : "; ", names_of(t.resized), qname);
+        std::string why = !t.resized ? fmt::format("absent on {}", qname)
+                          : !t.missing ? fmt::format("of another size on {}", qname)
+                                       : fmt::format("{} absent on {}; {} of another size there", names_of(t.missing), qname,
+                                                     names_of(t.resized));
         v.text = fmt::format("impossible without dropping {} ({}): `xsavetool convert --drop {}`", names_of(drop), why, drop_arg(drop));
     } else if (t.moved) {
         v.verdict = Verdict::Convert;

@@ -16,7 +16,8 @@ namespace xsave {
 Rgb component_rgb(unsigned bit) {
     // HSL with the hue stepped by the golden angle; saturation and lightness fixed so that
     // dark text stays readable on every block.
-    double h = std::fmod(bit * 137.508, 360.0) / 60.0, s = 0.55, l = 0.62;
+    // Lightness alternates with the bit too: bits 13 apart (opmask and TILEDATA) get near hues.
+    double h = std::fmod(bit * 137.508, 360.0) / 60.0, s = 0.55, l = bit % 2 ? 0.58 : 0.68;
     double c = (1 - std::fabs(2 * l - 1)) * s, x = c * (1 - std::fabs(std::fmod(h, 2.0) - 1)), m = l - c / 2;
     double r = 0, g = 0, b = 0;
     switch (int(h)) {
@@ -157,7 +158,10 @@ void ticks(Canvas& cv, double x, uint32_t total) {
     }
 }
 
-std::string document(const Canvas& cv, const std::string& title, const std::vector<std::string>& notes) {
+std::vector<std::string> wrap(const std::vector<std::string>& notes, size_t width = 190);
+
+std::string document(const Canvas& cv, const std::string& title, const std::vector<std::string>& raw_notes) {
+    std::vector<std::string> notes = wrap(raw_notes);
     double height = std::ceil(cv.bottom + 30 + 15 * notes.size());
     std::string s = fmt::format(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -177,6 +181,32 @@ std::string document(const Canvas& cv, const std::string& title, const std::vect
     }
     s += "</svg>\n";
     return s;
+}
+
+// Names for column headings: at most 36 characters (about 230 pixels), the full name in <title>s.
+std::string shorten(const std::string& name) {
+    if (name.size() <= 36) return name;
+    size_t cut = 35;
+    while (cut > 0 && (uint8_t(name[cut]) & 0xC0) == 0x80) --cut;   // not inside a UTF-8 sequence
+    return name.substr(0, cut) + "\u2026";
+}
+
+// Notes wrapped at word boundaries to fit the width.
+std::vector<std::string> wrap(const std::vector<std::string>& notes, size_t width) {
+    std::vector<std::string> r;
+    for (const auto& n : notes) {
+        std::string line;
+        size_t at = 0;
+        while (at < n.size()) {
+            size_t sp = n.find(' ', at);
+            std::string word = n.substr(at, sp == std::string::npos ? std::string::npos : sp - at);
+            if (!line.empty() && line.size() + 1 + word.size() > width) r.push_back(line), line.clear();
+            line += (line.empty() ? "" : " ") + word;
+            at = sp == std::string::npos ? n.size() : sp + 1;
+        }
+        if (!line.empty()) r.push_back(line);
+    }
+    return r;
 }
 
 double scale_for(uint32_t largest) { return std::min(kMaxScale, kMaxBarHeight / std::max<uint32_t>(largest, 1)); }
@@ -215,9 +245,9 @@ std::string compare_svg(const LayoutComparison& c) {
         heading(cv, x0 + 300, 46, compacted ? "compacted (XSAVEC/XSAVES, each CPU's XCR0|IA32_XSS)" : "standard (XSAVE)", 13, true,
                 "middle");
         // Profile names can be long brand strings: P's runs left from its bar, Q's right from its bar.
-        heading(cv, x0 + kP + kBar, 62, c.from.profile, 11, true, "end");
+        heading(cv, x0 + kP + kBar, 62, shorten(c.from.profile), 11, true, "end");
         heading(cv, x0 + kP + kBar, 76, fmt::format("{} bytes", P.total_size), 11, false, "end");
-        heading(cv, x0 + kQ, 62, c.to.profile, 11, true);
+        heading(cv, x0 + kQ, 62, shorten(c.to.profile), 11, true);
         heading(cv, x0 + kQ, 76, fmt::format("{} bytes", Q.total_size), 11, false);
         // Bands first, so that the bars are drawn over their ends.
         for (unsigned b = 0; b < 63; ++b) {

@@ -73,6 +73,8 @@ while p < note_off + note_size:
     notes.append((p, namesz, descsz, typ))
     p += 12 + (namesz + 3 & ~3) + (descsz + 3 & ~3)
 
+# Only the headers and notes matter (the reader ignores PT_LOAD), so keep the files small.
+full_core, core = core, core[:note_off + note_size + 16]   # slack for the truncated-header case
 w(os.path.join(BAD, 'elf-not-elf.bin'), whpx)
 w(os.path.join(BAD, 'elf-truncated-header.bin'), core[:40])
 w(os.path.join(BAD, 'elf-32bit.bin'), put(core, 4, '<B', 1)[:4096])
@@ -91,4 +93,9 @@ for n in xstate:
     no_xstate = put(no_xstate, n[0] + 8, '<I', 0x2ff)
 w(os.path.join(BAD, 'elf-no-xstate.bin'), no_xstate)
 w(os.path.join(BAD, 'elf-short-xstate.bin'), put(core, xstate[0][0] + 4, '<I', 100))
+# Every program header a copy of the PT_NOTE one: overlapping segments must not multiply copies.
+overlap = bytearray(core)
+for i in range(struct.unpack_from('<H', core, 56)[0]):
+    overlap[phoff + 56 * i:phoff + 56 * (i + 1)] = core[note_ph:note_ph + 56]
+w(os.path.join(BAD, 'elf-notes-overlap.bin'), bytes(overlap))
 print('notes:', [(hex(o), hex(t), d) for o, _, d, t in notes])

@@ -62,6 +62,7 @@ struct ConvertOptions {
 
 struct ConvertResult {
     std::vector<uint8_t> bytes;
+    const Layout* layout = nullptr;         // of the result (owned by the target CpuModel)
     uint64_t xstate_bv = 0, xcomp_bv = 0;   // of the result
     uint64_t dropped = 0;                   // in-use components discarded as allowed
     uint64_t restored = 0;                  // components taken from the sidecar

@@ -73,12 +73,13 @@ struct CoreFile {
     std::vector<CoreThread> threads;  // in file order (the kernel writes the dumping thread first)
     std::vector<CoreLayoutEntry> kernel_layout;   // empty when the core has no such note
     size_t ignored_notes = 0;         // NT_FILE, NT_AUXV, NT_FPREGSET, NT_SIGINFO, ...
-    std::vector<std::string> ignored_note_types;   // distinct kinds seen, e.g. "CORE/NT_FILE"
+    std::vector<std::string> ignored_note_types;   // distinct kinds seen (first 32), e.g. "CORE/NT_FILE"
 };
 
 // Parses an ELF64 little-endian x86-64 ET_CORE file. Throws Error naming the offset at
 // fault: not ELF, wrong class/machine/type, truncated header, absurd or out-of-file program
-// header table, note past its segment or the file, no NT_X86_XSTATE note.
+// header table, note past its segment or the file, PT_NOTE segments that overlap (so copies
+// never exceed the file's size), no NT_X86_XSTATE note.
 CoreFile read_elf_core(std::span<const uint8_t> bytes);
 
 // ---------------------------------------------------------------- signal frames

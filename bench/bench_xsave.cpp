@@ -1,0 +1,412 @@
+// xsavetool benchmarks (Google Benchmark). Every library case runs over the five buffer shapes
+// of issue 7, next to three baselines measured in the same process:
+//   memcpy/<bytes>                   copying the same number of bytes
+//   cpuid_per_call/<op>/<bytes>      the MSHV helper's approach (QEMU xsave_helper.c,
+//                                    compact_xsave_area / decompact_xsave_area): the CPUID
+//                                    instruction for every component on every conversion
+//   hardware/<op>/<bytes>            XRSTOR followed by XSAVEC (compact) or XSAVE (standard) on
+//                                    this CPU, for the host's own layout only
+// Library cases: compact, standard (from raw bytes: read_image + conversion), compact_image /
+// standard_image (the Image already read), convert (standard on one CPU -> standard on
+// another), decode (read_image + decode + to_json), validate (check_area, XRSTOR rules).
+// Each library case reports allocs_per_op (global operator new calls per operation).
+#include "xsave/components.hpp"
+#include "xsave/convert.hpp"
+#include "xsave/decode.hpp"
+#include "xsave/image.hpp"
+#include "xsave/import.hpp"
+#include "xsave/profile.hpp"
+#include "xsave/random_state.hpp"
+#include "xsave/validate.hpp"
+
+#include <benchmark/benchmark.h>
+#include <cpuid.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+// ---------------------------------------------------------------- allocation counter
+
+static std::atomic<uint64_t> g_allocs{0};
+void* operator new(size_t n) {
+    g_allocs.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+
+namespace {
+
+using xsave::CpuModel;
+using xsave::Format;
+using xsave::kCompactedBit;
+
+// ---------------------------------------------------------------- shapes
+
+struct Shape {
+    const char* label;        // the size the issue names
+    const char* profile;      // "host" or a built-in profile
+    uint64_t mask;            // XCR0 / RFBM of the area
+    const char* to_profile;   // the other CPU for `convert`
+};
+
+// 576: x87+SSE; 832: + AVX (the WHPX shape); 2432: this CPU with AVX-512 (AMD layout);
+// 2696: Intel AVX-512 + MPX + PKRU (Skylake-SP); 11008: Sapphire Rapids with AMX (standard
+// form; its compacted form is 10752 bytes with XCOMP_BV = XCR0).
+constexpr Shape kShapes[] = {
+    {"576", "host", 0x3, "skylake-sp"},
+    {"832", "host", 0x7, "skylake-sp"},
+    {"2432", "host", 0xe7, "skylake-sp"},
+    {"2696", "skylake-sp", 0x2ff, "icelake-sp"},
+    {"11008", "sapphire-rapids", 0x602e7, "granite-rapids"},
+};
+
+struct Prepared {
+    const Shape* shape;
+    std::unique_ptr<CpuModel> cpu, to;
+    bool host = false;
+    std::vector<uint8_t> standard;    // all components of mask in use, random register values
+    std::vector<uint8_t> compacted;   // the same state, XCOMP_BV = mask | bit 63
+    xsave::Image std_image, cmp_image;
+    // CPUID.(0xD, i) as the baseline's "guest CPUID model" answers it for this profile.
+    std::array<std::array<uint32_t, 4>, 64> leaf0d{};
+};
+
+std::vector<std::unique_ptr<Prepared>>& prepared() {
+    static std::vector<std::unique_ptr<Prepared>> v;
+    return v;
+}
+
+std::unique_ptr<Prepared> prepare(const Shape& s) {
+    auto p = std::make_unique<Prepared>();
+    p->shape = &s;
+    p->host = std::string(s.profile) == "host";
+    p->cpu = std::make_unique<CpuModel>(p->host ? xsave::host_profile() : xsave::builtin_profile(s.profile));
+    p->to = std::make_unique<CpuModel>(xsave::builtin_profile(s.to_profile));
+    xsave::RandomStateOptions ro;
+    ro.xstate_bv = s.mask;
+    p->standard = xsave::random_standard_state(*p->cpu, s.mask, 7, ro);
+    p->std_image = xsave::read_image(p->standard, *p->cpu, {s.mask});
+    p->compacted = xsave::to_compacted(p->std_image, *p->cpu, s.mask | kCompactedBit).bytes;
+    p->cmp_image = xsave::read_image(p->compacted, *p->cpu);
+    for (unsigned i = 0; i < 64; ++i)
+        if (const auto* l = p->cpu->profile().find(0xD, i)) p->leaf0d[i] = {l->eax, l->ebx, l->ecx, l->edx};
+    return p;
+}
+
+// ---------------------------------------------------------------- the per-call-CPUID baseline
+
+// The CPUID instruction, every time (on this machine the hypervisor intercepts it).
+inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) { __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]); }
+
+// The helper asks CPUID.(0xD, i) for each component. For the host's own shapes the answer of
+// the instruction is used; for another CPU's shape the instruction is still executed (that is
+// the cost measured) and the answer is that CPU's leaf, as QEMU's guest CPUID model gives it.
+inline void query(const Prepared& p, uint32_t sub, uint32_t r[4]) {
+    cpuid(0xD, sub, r);
+    if (!p.host) std::memcpy(r, p.leaf0d[sub].data(), 16);
+}
+
+constexpr size_t kExt = 576;   // legacy region + header
+inline size_t align64(size_t v) { return (v + 63) & ~size_t(63); }
+
+// compact_xsave_area(): standard `src` -> compacted `dst`, XCOMP_BV = host XCR0 & guest XCR0.
+size_t cpuid_compact(const Prepared& p, const uint8_t* src, uint8_t* dst, size_t dstlen, uint64_t guest_xcr0) {
+    std::memset(dst, 0, dstlen);
+    std::memcpy(dst, src, kExt);
+    uint32_t r[4];
+    query(p, 0, r);
+    uint64_t mask = (uint64_t(r[3]) << 32 | r[0]) & guest_xcr0;
+    uint64_t xcomp = mask | kCompactedBit;
+    std::memcpy(dst + xsave::kXcompBvOffset, &xcomp, 8);
+    size_t off = kExt;
+    for (unsigned i = 2; i < 63; ++i) {
+        if (!(mask >> i & 1)) continue;
+        query(p, i, r);
+        uint32_t size = r[0], src_off = r[1];
+        if (!size) continue;
+        if (r[2] & 2) off = align64(off);
+        if (guest_xcr0 >> i & 1) std::memcpy(dst + off, src + src_off, size);
+        off += size;
+    }
+    return off;
+}
+
+// decompact_xsave_area(): compacted `src` -> standard `dst` (QEMU's xsave_buf).
+int cpuid_decompact(const Prepared& p, const uint8_t* src, size_t srclen, uint8_t* dst, size_t dstlen, uint64_t guest_xcr0) {
+    uint64_t xstate_bv, xcomp_bv;
+    std::memcpy(&xstate_bv, src + xsave::kXstateBvOffset, 8);
+    std::memcpy(&xcomp_bv, src + xsave::kXcompBvOffset, 8);
+    if (!(xcomp_bv >> 63)) std::abort();
+    uint64_t layout = xcomp_bv & ~kCompactedBit;
+    std::memset(dst, 0, dstlen);
+    std::memcpy(dst, src, kExt);
+    uint64_t masked = xstate_bv & guest_xcr0, cleared = xcomp_bv & ~kCompactedBit;
+    std::memcpy(dst + xsave::kXstateBvOffset, &masked, 8);
+    std::memcpy(dst + xsave::kXcompBvOffset, &cleared, 8);
+    size_t off = kExt;
+    uint32_t r[4];
+    for (unsigned i = 2; i < 63; ++i) {
+        if (!(layout >> i & 1)) continue;
+        query(p, i, r);
+        uint32_t size = r[0], dst_off = r[1];
+        bool a64 = r[2] & 2;
+        if (!size) {
+            cpuid(0xD, i, r);   // host_cpuid(): the component is only skipped over
+            size = r[0];
+            if (!size) return -22;
+            if (r[2] & 2) off = align64(off);
+            if (off + size > srclen) return -7;
+            off += size;
+            continue;
+        }
+        if (a64) off = align64(off);
+        if (off + size > srclen) return -7;
+        if (size_t(dst_off) + size > dstlen) return -7;
+        if (xstate_bv >> i & 1) std::memcpy(dst + dst_off, src + off, size);
+        off += size;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------- the hardware baseline
+
+struct alignas(64) AreaBuf {
+    uint8_t b[16384];
+};
+
+#define XSAVE_CLOBBERS                                                                                          \
+    "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", \
+        "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)"
+
+inline void hw_xrstor_xsavec(const uint8_t* src, uint8_t* dst, uint64_t rfbm) {
+    uint32_t lo = uint32_t(rfbm), hi = uint32_t(rfbm >> 32);
+    asm volatile("xrstor64 (%0)\n\txsavec64 (%1)" : : "r"(src), "r"(dst), "a"(lo), "d"(hi) : XSAVE_CLOBBERS);
+}
+inline void hw_xrstor_xsave(const uint8_t* src, uint8_t* dst, uint64_t rfbm) {
+    uint32_t lo = uint32_t(rfbm), hi = uint32_t(rfbm >> 32);
+    asm volatile("xrstor64 (%0)\n\txsave64 (%1)" : : "r"(src), "r"(dst), "a"(lo), "d"(hi) : XSAVE_CLOBBERS);
+}
+inline void hw_xsave(uint8_t* dst, uint64_t rfbm) {
+    uint32_t lo = uint32_t(rfbm), hi = uint32_t(rfbm >> 32);
+    asm volatile("xsave64 (%0)" : : "r"(dst), "a"(lo), "d"(hi) : "memory");
+}
+
+// ---------------------------------------------------------------- cases
+
+void set_counters(benchmark::State& st, size_t bytes, uint64_t allocs0) {
+    st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
+    st.counters["bytes"] = double(bytes);
+    if (allocs0 != ~0ull)
+        st.counters["allocs_per_op"] = double(g_allocs.load() - allocs0) / double(st.iterations());
+}
+
+void bm_memcpy(benchmark::State& st, const Prepared* p) {
+    size_t n = p->standard.size();
+    std::vector<uint8_t> dst(n);
+    for (auto _ : st) {
+        std::memcpy(dst.data(), p->standard.data(), n);
+        benchmark::DoNotOptimize(dst.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, n, ~0ull);
+}
+
+void bm_compact(benchmark::State& st, const Prepared* p) {
+    uint64_t xcomp = p->shape->mask | kCompactedBit;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        xsave::Image img = xsave::read_image(p->standard, *p->cpu, {p->shape->mask});
+        auto r = xsave::to_compacted(img, *p->cpu, xcomp);
+        benchmark::DoNotOptimize(r.bytes.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_compact_image(benchmark::State& st, const Prepared* p) {
+    uint64_t xcomp = p->shape->mask | kCompactedBit;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        auto r = xsave::to_compacted(p->std_image, *p->cpu, xcomp);
+        benchmark::DoNotOptimize(r.bytes.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_standard(benchmark::State& st, const Prepared* p) {
+    xsave::ConvertOptions opt;
+    opt.xcr0 = p->shape->mask;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        xsave::Image img = xsave::read_image(p->compacted, *p->cpu);
+        auto r = xsave::to_standard(img, *p->cpu, opt);
+        benchmark::DoNotOptimize(r.bytes.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_standard_image(benchmark::State& st, const Prepared* p) {
+    xsave::ConvertOptions opt;
+    opt.xcr0 = p->shape->mask;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        auto r = xsave::to_standard(p->cmp_image, *p->cpu, opt);
+        benchmark::DoNotOptimize(r.bytes.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_convert(benchmark::State& st, const Prepared* p) {
+    xsave::ConvertOptions opt;
+    opt.xcr0 = p->shape->mask;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        xsave::Image img = xsave::read_image(p->standard, *p->cpu, {p->shape->mask});
+        auto r = xsave::relayout(img, *p->cpu, *p->to, Format::Standard, opt);
+        benchmark::DoNotOptimize(r.bytes.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_decode(benchmark::State& st, const Prepared* p) {
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        xsave::Image img = xsave::read_image(p->standard, *p->cpu, {p->shape->mask});
+        auto j = xsave::to_json(xsave::decode(img, *p->cpu));
+        benchmark::DoNotOptimize(j);
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_validate(benchmark::State& st, const Prepared* p) {
+    xsave::CheckOptions co;
+    co.xcr0 = p->shape->mask;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        auto r = xsave::check_area(p->standard, *p->cpu, co);
+        benchmark::DoNotOptimize(r.violations.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+
+void bm_cpuid_compact(benchmark::State& st, const Prepared* p) {
+    auto dst = std::make_unique<AreaBuf>();
+    for (auto _ : st) {
+        size_t n = cpuid_compact(*p, p->standard.data(), dst->b, p->compacted.size(), p->shape->mask);
+        benchmark::DoNotOptimize(n);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), ~0ull);
+}
+void bm_cpuid_standard(benchmark::State& st, const Prepared* p) {
+    auto dst = std::make_unique<AreaBuf>();
+    for (auto _ : st) {
+        int rc = cpuid_decompact(*p, p->compacted.data(), p->compacted.size(), dst->b, p->standard.size(), p->shape->mask);
+        benchmark::DoNotOptimize(rc);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), ~0ull);
+}
+// Between two CPUs the helper's way is decompact with one CPUID model, then compact with the
+// other: both ask CPUID per component.
+void bm_cpuid_convert(benchmark::State& st, const Prepared* p) {
+    auto mid = std::make_unique<AreaBuf>();
+    auto dst = std::make_unique<AreaBuf>();
+    for (auto _ : st) {
+        int rc = cpuid_decompact(*p, p->compacted.data(), p->compacted.size(), mid->b, p->standard.size(), p->shape->mask);
+        size_t n = cpuid_compact(*p, mid->b, dst->b, p->compacted.size(), p->shape->mask);
+        benchmark::DoNotOptimize(rc);
+        benchmark::DoNotOptimize(n);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), ~0ull);
+}
+
+void bm_hw_compact(benchmark::State& st, const Prepared* p) {
+    auto save = std::make_unique<AreaBuf>(), src = std::make_unique<AreaBuf>(), dst = std::make_unique<AreaBuf>();
+    std::memcpy(src->b, p->standard.data(), p->standard.size());
+    hw_xsave(save->b, ~0ull);   // this thread's own state, put back afterwards
+    for (auto _ : st) {
+        hw_xrstor_xsavec(src->b, dst->b, p->shape->mask);
+        benchmark::ClobberMemory();
+    }
+    hw_xrstor_xsave(save->b, dst->b, ~0ull);
+    set_counters(st, p->standard.size(), ~0ull);
+}
+void bm_hw_standard(benchmark::State& st, const Prepared* p) {
+    auto save = std::make_unique<AreaBuf>(), src = std::make_unique<AreaBuf>(), dst = std::make_unique<AreaBuf>();
+    std::memcpy(src->b, p->compacted.data(), p->compacted.size());
+    hw_xsave(save->b, ~0ull);
+    for (auto _ : st) {
+        hw_xrstor_xsave(src->b, dst->b, p->shape->mask);
+        benchmark::ClobberMemory();
+    }
+    hw_xrstor_xsave(save->b, dst->b, ~0ull);
+    set_counters(st, p->standard.size(), ~0ull);
+}
+
+// 1,000,000 conversions in one process (compact, then standard), for the GB/s figure.
+void bm_scale(benchmark::State& st, const Prepared* p) {
+    uint64_t xcomp = p->shape->mask | kCompactedBit;
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        xsave::Image img = xsave::read_image(p->standard, *p->cpu, {p->shape->mask});
+        auto r = xsave::to_compacted(img, *p->cpu, xcomp);
+        benchmark::DoNotOptimize(r.bytes.data());
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+
+bool host_can(const Prepared& p) {
+    if (!p.host) return false;
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    if (!(r[2] >> 27 & 1)) return false;   // OSXSAVE
+    cpuid(0xD, 1, r);
+    if (!(r[0] & 2)) return false;         // XSAVEC
+    uint32_t lo, hi;
+    asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    uint64_t xcr0 = uint64_t(hi) << 32 | lo;
+    return (p.shape->mask & ~xcr0) == 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    for (const Shape& s : kShapes) {
+        try {
+            prepared().push_back(prepare(s));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench: shape %s skipped: %s\n", s.label, e.what());
+        }
+    }
+    for (const auto& up : prepared()) {
+        const Prepared* p = up.get();
+        std::string b = p->shape->label;
+        benchmark::RegisterBenchmark(("memcpy/" + b).c_str(), bm_memcpy, p);
+        benchmark::RegisterBenchmark(("compact/" + b).c_str(), bm_compact, p);
+        benchmark::RegisterBenchmark(("compact_image/" + b).c_str(), bm_compact_image, p);
+        benchmark::RegisterBenchmark(("standard/" + b).c_str(), bm_standard, p);
+        benchmark::RegisterBenchmark(("standard_image/" + b).c_str(), bm_standard_image, p);
+        benchmark::RegisterBenchmark(("convert/" + b).c_str(), bm_convert, p);
+        benchmark::RegisterBenchmark(("decode/" + b).c_str(), bm_decode, p);
+        benchmark::RegisterBenchmark(("validate/" + b).c_str(), bm_validate, p);
+        benchmark::RegisterBenchmark(("cpuid_per_call/compact/" + b).c_str(), bm_cpuid_compact, p);
+        benchmark::RegisterBenchmark(("cpuid_per_call/standard/" + b).c_str(), bm_cpuid_standard, p);
+        benchmark::RegisterBenchmark(("cpuid_per_call/convert/" + b).c_str(), bm_cpuid_convert, p);
+        if (host_can(*p)) {
+            benchmark::RegisterBenchmark(("hardware/compact/" + b).c_str(), bm_hw_compact, p);
+            benchmark::RegisterBenchmark(("hardware/standard/" + b).c_str(), bm_hw_standard, p);
+        }
+        if (b == "2696")
+            benchmark::RegisterBenchmark(("scale_1M_compact/" + b).c_str(), bm_scale, p)->Iterations(1000000);
+    }
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,64 @@
+// compact / standard / convert / capture through the real binary.
+#include "helpers.hpp"
+
+#include "xsave/cpu_ops.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+using testing::run_tool;
+using testing::shell_quote;
+
+namespace {
+std::string tmp(const std::string& name) {
+    return (std::filesystem::temp_directory_path() / ("xsavetool-cvt-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+} // namespace
+
+TEST_CASE("cli: standard then compact --xcomp-bv 0x7 gives the WHPX buffer back") {
+    std::string in = testing::data_path("whpx-832.bin"), s = tmp("std.bin"), c = tmp("cmp.bin");
+    auto r = run_tool("standard " + shell_quote(in) + " --cpuid sapphire-rapids -o " + s);
+    REQUIRE(r.status == 0);
+    auto std_bytes = testing::read_bytes(s);
+    auto orig = testing::read_bytes(in);
+    REQUIRE(std_bytes.size() == 832);
+    CHECK(std::equal(std_bytes.begin(), std_bytes.begin() + 520, orig.begin()));
+    CHECK(std::count(std_bytes.begin() + 520, std_bytes.begin() + 528, 0) == 8);
+    r = run_tool("compact " + s + " --cpuid sapphire-rapids --xcr0 0x7 --xcomp-bv 0x7 -o " + c);
+    REQUIRE(r.status == 0);
+    CHECK(testing::read_bytes(c) == orig);
+    // Raw bytes are refused on a terminal only; hex prints a listing.
+    r = run_tool("compact " + s + " --cpuid sapphire-rapids --xcr0 x87,sse,avx --xcomp-bv 'x87|sse|avx' --output hex");
+    CHECK(r.status == 0);
+    CHECK(r.out.rfind("00000000  7f 03 00 00", 0) == 0);
+    std::filesystem::remove(s);
+    std::filesystem::remove(c);
+}
+
+TEST_CASE("cli: convert refuses in-use state the target lacks and names the flag") {
+    std::string in = testing::data_path("whpx-832.bin");
+    auto r = run_tool("convert " + shell_quote(in) + " --cpuid sapphire-rapids --to-cpuid sandybridge-e --to compacted --xcomp-bv x87");
+    CHECK(r.status == 2);
+    CHECK(r.err.find("SSE (bit 1) is in use but the target layout lacks it; --drop 1 or --drop sse discards it") !=
+          std::string::npos);
+    std::string out = tmp("conv.bin"), side = tmp("side.json");
+    r = run_tool("convert " + shell_quote(in) + " --cpuid sapphire-rapids --to-cpuid sandybridge-e --to compacted "
+                 "--xcomp-bv x87 --drop sse --sidecar " + side + " -o " + out);
+    CHECK(r.status == 0);
+    CHECK(r.err.find("dropped in-use SSE as asked") != std::string::npos);
+    CHECK(testing::read_text(side).find("\"bit\": 1") != std::string::npos);
+    std::filesystem::remove(out);
+    std::filesystem::remove(side);
+}
+
+TEST_CASE("cli: capture --random writes what this CPU's XSAVEC makes, and compact of the XSAVE capture matches it") {
+    if (!xsave::hw::usable() || !xsave::hw::features().xsavec) SKIP_TEST("this CPU does not support XSAVEC");
+    std::string a = tmp("xsave.bin"), b = tmp("xsavec.bin"), c = tmp("compacted.bin");
+    REQUIRE(run_tool("capture --instruction xsave --random 5 -o " + a).status == 0);
+    REQUIRE(run_tool("capture --instruction xsavec --random 5 -o " + b).status == 0);
+    REQUIRE(run_tool("compact " + a + " --cpuid host -o " + c).status == 0);
+    auto r = run_tool("diff " + c + " " + b + " --cpuid host");
+    CHECK(r.status == 0);
+    CHECK(run_tool("capture --instruction xsave").status == 2);   // neither --state nor --random
+    for (auto& f : {a, b, c}) std::filesystem::remove(f);
+}

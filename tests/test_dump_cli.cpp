@@ -1,0 +1,104 @@
+// The real binary: golden dump output and the one-line errors of issue 2.
+#include "helpers.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using testing::data_path;
+using testing::run_tool;
+using testing::shell_quote;
+
+namespace {
+void xsave_store(std::vector<uint8_t>& b, size_t at, uint64_t v) {
+    for (int i = 0; i < 8; ++i) b[at + i] = uint8_t(v >> (8 * i));
+}
+std::string profile() { return " --cpuid " + shell_quote(data_path("profiles/host-epyc.json")); }
+std::string tmp(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
+} // namespace
+
+TEST_CASE("dump of the WHPX buffer matches the golden human and JSON output") {
+    auto r = run_tool("dump " + shell_quote(data_path("whpx-832.bin")) + profile());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == testing::read_text(data_path("golden/dump-whpx.txt")));
+    auto j = run_tool("dump --json " + shell_quote(data_path("whpx-832.bin")) + profile());
+    CHECK(j.status == 0);
+    CHECK(j.out == testing::read_text(data_path("golden/dump-whpx.json")));
+}
+
+TEST_CASE("dump of the kernel-written AVX-512 note matches the golden output") {
+    auto r = run_tool("dump " + shell_quote(data_path("core-avx512-xstate.bin")) + profile());
+    CHECK(r.status == 0);
+    CHECK(r.out == testing::read_text(data_path("golden/dump-core-avx512.txt")));
+    auto j = run_tool("dump --json " + shell_quote(data_path("core-avx512-xstate.bin")) + profile());
+    CHECK(j.out == testing::read_text(data_path("golden/dump-core-avx512.json")));
+    CHECK(j.out.find("\"k3\": \"0x0000000000004444\"") != std::string::npos);
+}
+
+TEST_CASE("the pasted mail and the binary buffer dump identically") {
+    auto bin = run_tool("dump --json " + shell_quote(data_path("whpx-832.bin")) + profile());
+    auto mail = run_tool("dump --json " + shell_quote(data_path("whpx-832-mail.txt")) + profile());
+    REQUIRE(mail.status == 0);
+    auto strip = [](std::string s) { return s.substr(0, s.find("\"input\"")); };
+    CHECK(strip(mail.out) == strip(bin.out));
+    CHECK(mail.out.find("hex text (plain), lines 3..3, 832 bytes; 2 other lines ignored") != std::string::npos);
+}
+
+TEST_CASE("bad input ends with exit code 2 and one line naming the file and what was expected") {
+    std::string empty = tmp("xsavetool-empty.bin"), small = tmp("xsavetool-100.bin"), unknown = tmp("xsavetool-unknown.bin"),
+                huge = tmp("xsavetool-huge.json");
+    testing::write_bytes(empty, {});
+    testing::write_bytes(small, std::vector<uint8_t>(100, 0));
+    auto w = testing::read_bytes(data_path("whpx-832.bin"));
+    w[0x20d] = 0x01;   // XCOMP_BV bit 40
+    testing::write_bytes(unknown, w);
+    // This machine's profile claiming AMX TILEDATA with a 4 GiB size.
+    auto prof = nlohmann::json::parse(testing::read_text(data_path("profiles/host-epyc.json")));
+    for (auto& l : prof["leaves"])
+        if (l["leaf"] == "0xd" && l["subleaf"] == "0x0") l["eax"] = "0x400e7";
+    prof["leaves"].push_back({{"leaf", "0xd"}, {"subleaf", 18}, {"eax", "0xffffffff"}, {"ebx", 0}, {"ecx", 0}, {"edx", 0}});
+    std::string text = prof.dump();
+    testing::write_bytes(huge, std::vector<uint8_t>(text.begin(), text.end()));
+
+    auto r = run_tool("dump " + empty + profile());
+    CHECK(r.status == 2);
+    CHECK(r.out == "");
+    CHECK(r.err == "xsavetool: " + empty + ": empty input: an XSAVE area needs at least 576 bytes (512-byte legacy region + 64-byte header)\n");
+    r = run_tool("dump " + small + profile());
+    CHECK(r.status == 2);
+    CHECK(r.err == "xsavetool: " + small + ": 100 bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)\n");
+    r = run_tool("dump " + unknown + profile());
+    CHECK(r.status == 2);
+    CHECK(r.err == "xsavetool: " + unknown + ": offset 0x208: XCOMP_BV 0x8000010000000007: bit40 (bit 40) is not enumerated by the profile (supported XCR0 0xe7, IA32_XSS 0x0)\n");
+    r = run_tool("dump " + shell_quote(data_path("whpx-832.bin")) + " --cpuid " + huge);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("CPUID.(0xD,18) gives AMX TILEDATA (bit 18) size 4294967295 at offset 0: beyond the 1048576-byte limit\n") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    r = run_tool("dump /nonexistent/x.bin" + profile());
+    CHECK(r.status == 2);
+    CHECK(r.err == "xsavetool: /nonexistent/x.bin: cannot open: No such file or directory\n");
+    r = run_tool("dump " + shell_quote(std::string(XSAVE_TEST_DATA)) + profile());
+    CHECK(r.status == 2);
+    CHECK(r.err == "xsavetool: " + std::string(XSAVE_TEST_DATA) + ": is a directory, expected a file\n");
+    r = run_tool("dump");
+    CHECK(r.status == 2);
+    CHECK(r.err == "xsavetool: file is required\n");
+}
+
+TEST_CASE("a buffer that does not fit this machine asks for --cpuid") {
+    // A Sapphire Rapids standard area with AMX in use: 11008 bytes, XSTATE_BV 0x602e7.
+    std::vector<uint8_t> b(11008, 0);
+    xsave_store(b, 512, 0x602E7);
+    std::string f = tmp("xsavetool-spr.bin");
+    testing::write_bytes(f, b);
+    auto r = run_tool("dump " + f + " --cpuid zen4-genoa");
+    CHECK(r.status == 2);
+    CHECK(r.err == "xsavetool: " + f + ": offset 0x200: XSTATE_BV 0x602e7 names components outside the standard layout for the profile's XCR0 0x2e7 (AMX TILECFG|AMX TILEDATA)\n");
+    auto host = run_tool("dump " + f);
+    CHECK(host.status == 2);
+    CHECK(host.err.find(": does not fit this machine's layout (") != std::string::npos);
+    CHECK(host.err.find("); pass --cpuid with the profile of the CPU that saved it (see `xsavetool cpuid list`)\n") != std::string::npos);
+    auto ok = run_tool("dump --json " + f + " --cpuid sapphire-rapids");
+    CHECK(ok.status == 0);
+    CHECK(ok.out.find("\"tmm7\": \"0x") != std::string::npos);
+}
