@@ -131,12 +131,12 @@ std::string component_name(unsigned bit) {
     return "bit" + std::to_string(bit);
 }
 
-std::string mask_names(uint64_t mask) {
+std::string mask_names(uint64_t mask, std::string_view bit63) {
     std::string r;
     for (unsigned b = 0; b < 64; ++b) {
         if (!(mask >> b & 1)) continue;
         if (!r.empty()) r += '|';
-        r += b == 63 ? std::string("compacted") : component_name(b);
+        r += b == 63 ? std::string(bit63) : component_name(b);
     }
     return r.empty() ? "none" : r;
 }

@@ -4,6 +4,7 @@
 #include "xsave/cpu_ops.hpp"
 
 #include "xsave/error.hpp"
+#include "xsave/layout.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -163,14 +164,9 @@ uint32_t standard_size() {
 
 uint32_t compacted_size(uint64_t mask) {
     require_xsave();
-    uint32_t size = 576;
-    for (unsigned bit = 2; bit < 63; ++bit) {
-        if (!(mask >> bit & 1)) continue;
-        Regs r = cpuid(0xD, bit);
-        if (r.ecx & 2) size = (size + 63) & ~63u;
-        size += r.eax;
-    }
-    return size;
+    // The one layout engine, fed with this CPU's own CPUID.
+    static const CpuModel host(host_profile());
+    return host.compacted(mask & (host.supported_xcr0() | host.supported_xss())).total_size;
 }
 
 const char* instruction_name(Instruction i) {

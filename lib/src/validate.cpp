@@ -36,17 +36,8 @@ struct Ctx {
     uint64_t comp() const { return xcomp_bv & ~kCompactedBit; }
 };
 
-// "0x18 (BNDREGS|BNDCSR)"; bit 63 is "bit63" (mask_names calls it "compacted", which is
-// only right for XCOMP_BV).
-std::string bits(uint64_t mask) {
-    std::string names;
-    for (unsigned b = 0; b < 64; ++b) {
-        if (!(mask >> b & 1)) continue;
-        if (!names.empty()) names += '|';
-        names += b == 63 ? std::string("bit63") : component_name(b);
-    }
-    return fmt::format("0x{:x} ({})", mask, names.empty() ? "none" : names);
-}
+// "0x18 (MPX BNDREGS|MPX BNDCSR)"; bit 63 is "bit63" here ("compacted" only fits XCOMP_BV).
+std::string bits(uint64_t mask) { return fmt::format("0x{:x} ({})", mask, mask_names(mask, "bit63")); }
 
 // Non-zero bytes of b[from, to), by buffer offset: "0x218 = 0x01, 0x21f = 0xff".
 std::string nonzero_bytes(std::span<const uint8_t> b, unsigned from, unsigned to) {

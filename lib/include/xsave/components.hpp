@@ -3,6 +3,7 @@
 // Decode, JSON, diff, validation and pictures all read this table.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace xsave {
@@ -68,8 +69,9 @@ std::span<const ComponentInfo> all_components();
 std::span<const ViewDesc> all_views();
 // The name for any bit: the catalogue name, or "bit<N>" for unknown bits.
 std::string component_name(unsigned bit);
-// Names of the set bits of a mask, e.g. "x87|SSE|AVX".
-std::string mask_names(uint64_t mask);
+// Names of the set bits of a mask, e.g. "x87|SSE|AVX"; bit 63 is `bit63` ("compacted" in
+// XCOMP_BV, reserved elsewhere).
+std::string mask_names(uint64_t mask, std::string_view bit63 = "compacted");
 // Parses a component name (any case, SDM name or alias such as "avx512", "amx") or a number
 // into a bit mask; returns 0 when unknown.
 uint64_t component_mask_from_name(std::string_view name);
