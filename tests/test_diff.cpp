@@ -103,3 +103,16 @@ TEST_CASE("two kernel cores that differ only in zmm7 and k3 of the main thread")
     CHECK(names == std::vector<std::string>{"xmm7", "ymm7", "zmm7", "k3"});
     CHECK(j["pairs"][1]["equal"] == true);
 }
+
+TEST_CASE("diff colours only when asked or on a terminal, never with NO_COLOR") {
+    std::string b = (std::filesystem::temp_directory_path() / "xsavetool-qemu2.bin").string();
+    testing::write_bytes(b, qemu_roundtrip(testing::read_bytes(data_path("whpx-832.bin"))));
+    std::string args = "diff " + shell_quote(data_path("whpx-832.bin")) + " " + b + " --cpuid " +
+                       shell_quote(data_path("profiles/host-epyc.json"));
+    auto plain = run_tool(args);                       // stdout is a file: no colour
+    CHECK(plain.out.find('\x1b') == std::string::npos);
+    auto always = run_tool(args + " --color always");
+    CHECK(always.out.find("\x1b[38;2;255;000;000m0x0000ffff\x1b[0m") != std::string::npos);
+    auto never = run_tool(args + " --color never");
+    CHECK(never.out == plain.out);
+}
