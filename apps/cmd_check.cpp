@@ -1,6 +1,7 @@
 // `xsavetool check FILE`: would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this buffer?
 // Lists every rule it breaks; --on-cpu also runs XRSTOR on it in a child process.
 #include "cli.hpp"
+#include "sources.hpp"
 
 #include "xsave/cpu_ops.hpp"
 #include "xsave/decode.hpp"
@@ -20,6 +21,7 @@ struct CheckCmdOptions {
     cli::ProfileOption profile;
     std::string target = "xrstor";
     std::string xcr0, xss, guest_xcr0;
+    std::string input = "auto", thread = "all";
     bool on_cpu = false;
     bool json = false;
 };
@@ -55,10 +57,10 @@ OnCpu run_on_cpu(const CheckCmdOptions& o, const std::vector<uint8_t>& bytes, co
     return oc;
 }
 
-void print_text(const CheckCmdOptions& o, const xsave::CheckResult& r, uint64_t xstate_bv, uint64_t xcomp_bv,
+void print_text(const std::string& label, const xsave::CheckResult& r, uint64_t xstate_bv, uint64_t xcomp_bv,
                 const std::optional<OnCpu>& oc) {
     using namespace xsave;
-    fmt::print("{}: {} by {} ({} form, XSTATE_BV 0x{:x}, XCOMP_BV 0x{:x}, MXCSR_MASK 0x{:x})\n", o.file,
+    fmt::print("{}: {} by {} ({} form, XSTATE_BV 0x{:x}, XCOMP_BV 0x{:x}, MXCSR_MASK 0x{:x})\n", label,
                r.ok() ? "accepted" : "rejected", target_name(r.target), format_name(r.form), xstate_bv, xcomp_bv,
                r.mxcsr_mask);
     for (const auto& v : r.violations) fmt::print("  {}: {}\n", v.rule, v.message);
@@ -102,27 +104,37 @@ void run_check(const CheckCmdOptions& o) {
         if (co.target != Target::Mshv) throw Error("--guest-xcr0 applies to --for mshv only");
         co.guest_xcr0 = cli::parse_mask(o.guest_xcr0, "--guest-xcr0");
     }
-    std::vector<uint8_t> bytes = cli::read_input(o.file);
+    auto in = cli::read_raw_areas(o.file, o.input, o.thread, std::nullopt);
     CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     for (const auto& w : cpu.warnings()) cli::warn(w);
 
-    CheckResult r = check_area(bytes, cpu, co);
-    uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
-    uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
-    std::optional<OnCpu> oc;
-    if (o.on_cpu) oc = run_on_cpu(o, bytes, co, r);
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const auto& area : in.areas) {
+        const std::vector<uint8_t>& bytes = area.bytes;
+        CheckResult r = check_area(bytes, cpu, co);
+        uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
+        uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
+        std::optional<OnCpu> oc;
+        if (o.on_cpu) oc = run_on_cpu(o, bytes, co, r);
 
-    // Rejected by the rules or by the CPU itself: exit 1.
-    bool ok = r.ok() && (!oc || oc->verdict.accepted);
-    if (o.json)
-        fmt::print("{}\n", to_json(r, ok, xstate_bv, xcomp_bv, oc).dump(2));
-    else
-        print_text(o, r, xstate_bv, xcomp_bv, oc);
-    if (oc && !oc->agrees())
-        cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", o.file,
-                              oc->verdict.accepted ? "accepted" : "rejected",
-                              oc->predicted_accept ? "accepted" : "rejected"));
-    if (!ok) cli::set_exit_code(1);
+        // Rejected by the rules or by the CPU itself: exit 1.
+        bool ok = r.ok() && (!oc || oc->verdict.accepted);
+        if (o.json) {
+            auto j = to_json(r, ok, xstate_bv, xcomp_bv, oc);
+            if (area.tid) j["tid"] = *area.tid;
+            all.push_back(std::move(j));
+        } else {
+            for (const auto& n : area.notes) fmt::print("input: {}\n", n);
+            print_text(area.label, r, xstate_bv, xcomp_bv, oc);
+        }
+        if (oc && !oc->agrees())
+            cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", area.label,
+                                  oc->verdict.accepted ? "accepted" : "rejected",
+                                  oc->predicted_accept ? "accepted" : "rejected"));
+        if (!ok) cli::set_exit_code(1);
+    }
+    // Cores give an array (one object per thread, with "tid"); other inputs one object.
+    if (o.json) fmt::print("{}\n", in.kind == "core" ? all.dump(2) : all[0].dump(2));
 }
 
 } // namespace
@@ -130,7 +142,10 @@ void run_check(const CheckCmdOptions& o) {
 void cli::register_check(CLI::App& app) {
     auto o = std::make_shared<CheckCmdOptions>();
     auto* cmd = app.add_subcommand("check", "Would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this XSAVE area? (exit 0 accepted, 1 rejected)");
-    cmd->add_option("file", o->file, "XSAVE area (raw bytes), or - for stdin")->required();
+    cmd->add_option("file", o->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+    cmd->add_option("--input", o->input, "input kind: auto, raw, hex, core, sigframe")
+        ->check(CLI::IsMember({"auto", "raw", "hex", "core", "sigframe"}));
+    cmd->add_option("--thread", o->thread, "core files: all (default) or a thread ID");
     o->profile.add(cmd, "--cpuid", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
     cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv");
     cmd->add_option("--xcr0", o->xcr0, "enabled XCR0 (kvm: the guest's user features); default: the profile's");

@@ -69,55 +69,74 @@ void InputOptions::add(CLI::App* cmd, const std::string& suffix) {
     cmd->add_option("--xcr0" + suffix, xcr0, "standard form: the XCR0 the area was saved with (mask or names)");
 }
 
-std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
+namespace {
+[[noreturn]] void rethrow_with_path(const std::string& path, const Error& e) {
+    std::string msg = e.what();
+    if (msg.starts_with(path + ":")) throw e;
+    throw Error(path + ": " + msg);
+}
+} // namespace
+
+RawInput read_raw_areas(const std::string& path, const std::string& input, const std::string& thread,
+                        std::optional<uint64_t> xcr0) {
     try {
         std::vector<uint8_t> bytes = read_input(path);
-        xsave::InputKind kind = opt.input == "auto" ? xsave::detect_input(bytes) : *xsave::input_kind_from_name(opt.input);
-        std::optional<uint64_t> xcr0;
-        if (!opt.xcr0.empty()) xcr0 = parse_mask(opt.xcr0, "--xcr0");
-        std::shared_ptr<const CpuModel> given = opt.profile.spec.empty() ? nullptr : model(opt.profile.spec);
-
-        struct Raw { std::vector<uint8_t> bytes; std::optional<int32_t> tid; std::optional<uint64_t> xcr0; std::vector<std::string> notes; };
-        std::vector<Raw> raws;
-        std::vector<xsave::CoreLayoutEntry> kernel_layout;
+        xsave::InputKind kind = input == "auto" ? xsave::detect_input(bytes) : *xsave::input_kind_from_name(input);
+        RawInput in;
+        in.kind = xsave::input_kind_name(kind);
         switch (kind) {
-        case xsave::InputKind::Raw: raws.push_back({std::move(bytes), {}, xcr0, {}}); break;
+        case xsave::InputKind::Raw: in.areas.push_back({path, {}, std::move(bytes), xcr0, {}}); break;
         case xsave::InputKind::Hex: {
             auto h = xsave::parse_hex_text({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
             std::string note = fmt::format("hex text ({}), lines {}..{}, {} bytes", xsave::hex_style_name(h.style), h.first_line,
                                            h.last_line, h.bytes.size());
             if (h.ignored_lines) note += fmt::format("; {} other lines ignored", h.ignored_lines);
-            raws.push_back({std::move(h.bytes), {}, xcr0, {note}});
+            in.areas.push_back({path, {}, std::move(h.bytes), xcr0, {note}});
             break;
         }
         case xsave::InputKind::Sigframe: {
             auto f = xsave::read_sigframe(bytes);
-            raws.push_back({std::move(f.area), {}, xcr0 ? xcr0 : std::optional<uint64_t>(f.xfeatures),
-                            {fmt::format("signal frame: xfeatures 0x{:x}, xstate_size {}", f.xfeatures, f.xstate_size)}});
+            in.areas.push_back({path, {}, std::move(f.area), xcr0 ? xcr0 : std::optional<uint64_t>(f.xfeatures),
+                                {fmt::format("signal frame: xfeatures 0x{:x}, xstate_size {}", f.xfeatures, f.xstate_size)}});
             break;
         }
         case xsave::InputKind::Core: {
             auto core = xsave::read_elf_core(bytes);
-            kernel_layout = core.kernel_layout;
-            bool all = opt.thread == "all";
+            in.kernel_layout = core.kernel_layout;
             for (auto& t : core.threads) {
-                if (!all && std::to_string(t.tid) != opt.thread) continue;
+                if (thread != "all" && std::to_string(t.tid) != thread) continue;
                 uint64_t x = t.xcr0();
-                raws.push_back({std::move(t.xstate), t.tid, xcr0 ? xcr0 : std::optional<uint64_t>(x), {}});
+                in.areas.push_back({fmt::format("{} thread {}", path, t.tid), t.tid, std::move(t.xstate),
+                                    xcr0 ? xcr0 : std::optional<uint64_t>(x), {}});
             }
-            if (raws.empty()) throw Error(fmt::format("no thread {} in the core (it has {} threads)", opt.thread, core.threads.size()));
+            if (in.areas.empty()) throw Error(fmt::format("no thread {} in the core (it has {} threads)", thread, core.threads.size()));
             break;
         }
         }
+        return in;
+    } catch (const Error& e) {
+        rethrow_with_path(path, e);
+    }
+}
+
+std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
+    try {
+        std::optional<uint64_t> xcr0;
+        if (!opt.xcr0.empty()) xcr0 = parse_mask(opt.xcr0, "--xcr0");
+        RawInput in = read_raw_areas(path, opt.input, opt.thread, xcr0);
+        xsave::InputKind kind = *xsave::input_kind_from_name(in.kind);
+        const auto& kernel_layout = in.kernel_layout;
+        auto& raws = in.areas;
+        std::shared_ptr<const CpuModel> given = opt.profile.spec.empty() ? nullptr : model(opt.profile.spec);
 
         std::shared_ptr<const CpuModel> host;
         bool host_tried = false;
         std::vector<Area> out;
         for (auto& r : raws) {
             Area a;
-            a.kind = xsave::input_kind_name(kind);
+            a.kind = in.kind;
             a.tid = r.tid;
-            a.label = r.tid ? fmt::format("{} thread {}", path, *r.tid) : path;
+            a.label = r.label;
             a.notes = r.notes;
             a.bytes_read = r.bytes.size();
             xsave::ReadOptions ro;
@@ -157,9 +176,7 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
         }
         return out;
     } catch (const Error& e) {
-        std::string msg = e.what();
-        if (msg.starts_with(path + ":")) throw;
-        throw Error(path + ": " + msg);
+        rethrow_with_path(path, e);
     }
 }
 

@@ -4,6 +4,7 @@
 #include "cli.hpp"
 
 #include "xsave/image.hpp"
+#include "xsave/input.hpp"
 
 #include <memory>
 #include <optional>
@@ -31,7 +32,23 @@ struct Area {
     std::vector<std::string> notes;                 // how the input and layout were chosen
 };
 
+// An area's bytes as the input holds them, before any layout is chosen.
+struct RawArea {
+    std::string label;
+    std::optional<int32_t> tid;
+    std::vector<uint8_t> bytes;
+    std::optional<uint64_t> xcr0;     // what the input says the area was saved with (core note, frame, --xcr0)
+    std::vector<std::string> notes;
+};
+struct RawInput {
+    std::string kind;                 // raw, hex, core, sigframe
+    std::vector<RawArea> areas;
+    std::vector<xsave::CoreLayoutEntry> kernel_layout;   // cores with NT_X86_XSAVE_LAYOUT
+};
+
 // Throws xsave::Error("FILE: why") on trouble.
+RawInput read_raw_areas(const std::string& path, const std::string& input, const std::string& thread,
+                        std::optional<uint64_t> xcr0);
 std::vector<Area> load_areas(const std::string& path, const InputOptions& opt);
 
 } // namespace cli

@@ -132,3 +132,17 @@ TEST_CASE("check --on-cpu: the CPU's verdict next to the prediction", "[check][c
     CHECK(j["on_cpu"]["detail"] == "faulted (SIGSEGV: #GP)");
     CHECK(j["on_cpu"]["agrees"] == true);
 }
+
+TEST_CASE("check reads pasted hex and every thread of a core") {
+    std::string p = " --cpuid " + testing::shell_quote(testing::data_path("profiles/host-epyc.json"));
+    auto mail = testing::run_tool("check --for whpx " + testing::shell_quote(testing::data_path("whpx-832-mail.txt")) + p);
+    CHECK(mail.status == 0);
+    CHECK(mail.out.find("input: hex text (plain), lines 3..3, 832 bytes; 2 other lines ignored\n") == 0);
+    auto core = testing::run_tool("check --json " + testing::shell_quote(testing::data_path("core-avx512.core")) + p);
+    CHECK(core.status == 0);
+    auto j = nlohmann::json::parse(core.out);
+    REQUIRE(j.size() == 2);
+    CHECK(j[0]["ok"] == true);
+    CHECK(j[0]["tid"].is_number());
+    CHECK(j[1]["xstate_bv"] == "0xe6");
+}
