@@ -5,21 +5,15 @@
 #include "xsave/components.hpp"
 #include "xsave/hexdump.hpp"
 
+#include "golden.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace xsave;
 
 namespace {
 
-// Compares with a golden file; XSAVE_UPDATE_GOLDEN=1 rewrites it instead.
-void check_golden(const std::string& name, const std::string& got) {
-    std::string path = testing::data_path("golden/" + name);
-    if (std::getenv("XSAVE_UPDATE_GOLDEN")) {
-        testing::write_bytes(path, {got.begin(), got.end()});
-        return;
-    }
-    CHECK(got == testing::read_text(path));
-}
+using testing::check_golden;
 
 std::string whpx_dump(bool ansi) {
     CpuModel cpu(testing::epyc_host());

@@ -5,20 +5,15 @@
 #include "xsave/error.hpp"
 #include "xsave/layout_compare.hpp"
 
+#include "golden.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace xsave;
 
 namespace {
 
-void check_golden(const std::string& name, const std::string& got) {
-    std::string path = testing::data_path("golden/" + name);
-    if (std::getenv("XSAVE_UPDATE_GOLDEN")) {
-        testing::write_bytes(path, {got.begin(), got.end()});
-        return;
-    }
-    CHECK(got == testing::read_text(path));
-}
+using testing::check_golden;
 
 // An inline profile as a JSON file the binary can read; removed at the end of the test.
 struct TempProfile {
