@@ -114,7 +114,12 @@ void run_assemble(const AssembleOptions& o) {
     if (!o.format.empty()) {
         if (o.profile.empty()) throw xsave::Error("--format needs --cpuid: the target layout comes from a CPUID profile");
         xsave::CpuModel cpu(cli::load_profile(o.profile));
-        xsave::Image img = xsave::read_image(bytes, cpu);
+        xsave::Image img;
+        try {
+            img = xsave::read_image(bytes, cpu);
+        } catch (const xsave::Error& e) {
+            throw xsave::Error(o.file + ": " + e.what());
+        }
         if (o.format == "standard") {
             bytes = xsave::to_standard(img, cpu).bytes;
         } else {

@@ -143,7 +143,11 @@ std::vector<uint8_t> assemble(std::string_view text) {
         std::string what = e.what();
         // "[json.exception.parse_error.101] parse error at line 1, column 4: <why>": keep <why>.
         size_t at = what.find(": ", what.find("column"));
-        throw Error(fmt::format("state JSON: not valid JSON: byte {}: {}", e.byte, at == std::string::npos ? what : what.substr(at + 2)));
+        std::string why;
+        // The message quotes input bytes: keep the one line printable.
+        for (unsigned char c : at == std::string::npos ? what : what.substr(at + 2))
+            why += c >= 0x20 && c < 0x7f ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
+        throw Error(fmt::format("state JSON: not valid JSON: byte {}: {}", e.byte, why));
     }
     if (!j.is_object()) bad("(top level)", "expected an object as `xsavetool dump --json` writes");
     const std::string fmt_name = member(j, "", "format").is_string() ? j["format"].get<std::string>() : "";
