@@ -43,6 +43,8 @@ std::vector<uint8_t> read_input(const std::string& path, size_t limit) {
         throw xsave::Error(fmt::format("{}: is a directory, expected a file", path));
     }
     std::vector<uint8_t> out;
+    // One allocation for a regular file (cores run to many megabytes); stdin grows as it comes.
+    if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(std::min<size_t>(size_t(st.st_size), limit));
     uint8_t buf[65536];
     for (;;) {
         ssize_t r = ::read(fd, buf, sizeof buf);

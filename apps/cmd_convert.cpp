@@ -220,6 +220,19 @@ void run_capture(const CaptureCmd& c) {
 
 } // namespace
 
+namespace {
+// Errors from the conversion itself name the input file too, as every other error does.
+template <class F> void naming_file(const std::string& file, F&& run) {
+    try {
+        run();
+    } catch (const xsave::Error& e) {
+        std::string msg = e.what();
+        if (msg.starts_with(file + ":") || msg.starts_with("--") || msg.starts_with("refusing")) throw;
+        throw xsave::Error(file + ": " + msg);
+    }
+}
+} // namespace
+
 void cli::register_convert(CLI::App& app) {
     {
         auto c = std::make_shared<ConvertCmd>();
@@ -227,14 +240,14 @@ void cli::register_convert(CLI::App& app) {
         c->add_common(cmd);
         cmd->add_option("--xcomp-bv", c->xcomp, "xsavec (default), xsaves, minimal, mshv, or a mask");
         cmd->add_option("--sidecar", c->sidecar, "put back the components a sidecar file holds");
-        cmd->callback([c] { run_compact(*c); });
+        cmd->callback([c] { naming_file(c->file, [&] { run_compact(*c); }); });
     }
     {
         auto c = std::make_shared<ConvertCmd>();
         auto* cmd = app.add_subcommand("standard", "Compacted form to standard form (as XSAVE writes it)");
         c->add_common(cmd);
         cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
-        cmd->callback([c] { run_standard(*c); });
+        cmd->callback([c] { naming_file(c->file, [&] { run_standard(*c); }); });
     }
     {
         auto c = std::make_shared<ConvertCmd>();
@@ -245,7 +258,7 @@ void cli::register_convert(CLI::App& app) {
         cmd->add_option("--xcomp-bv", c->xcomp, "compacted target: xsavec (default), xsaves, minimal, mshv, or a mask");
         cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
         cmd->add_option("--restore", c->restore, "put back the components a sidecar file holds");
-        cmd->callback([c] { run_convert(*c); });
+        cmd->callback([c] { naming_file(c->file, [&] { run_convert(*c); }); });
     }
     {
         auto c = std::make_shared<CaptureCmd>();

@@ -14,7 +14,12 @@ using xsave::CpuModel;
 using xsave::Error;
 
 std::shared_ptr<const CpuModel> model(const std::string& spec) {
-    return std::make_shared<const CpuModel>(load_profile(spec));
+    xsave::Profile p = load_profile(spec);
+    try {
+        return std::make_shared<const CpuModel>(std::move(p));
+    } catch (const Error& e) {
+        throw Error(spec + ": " + e.what());
+    }
 }
 
 // A core or signal frame from another machine: the profile whose standard layout for the
@@ -120,6 +125,8 @@ RawInput read_raw_areas(const std::string& path, const std::string& input, const
 }
 
 std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
+    // A profile's errors name the profile's file, not the input's.
+    std::shared_ptr<const CpuModel> given = opt.profile.spec.empty() ? nullptr : model(opt.profile.spec);
     try {
         std::optional<uint64_t> xcr0;
         if (!opt.xcr0.empty()) xcr0 = parse_mask(opt.xcr0, "--xcr0");
@@ -127,7 +134,6 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
         xsave::InputKind kind = *xsave::input_kind_from_name(in.kind);
         const auto& kernel_layout = in.kernel_layout;
         auto& raws = in.areas;
-        std::shared_ptr<const CpuModel> given = opt.profile.spec.empty() ? nullptr : model(opt.profile.spec);
 
         std::shared_ptr<const CpuModel> host;
         bool host_tried = false;

@@ -61,7 +61,7 @@ TEST_CASE("an edited register is written and its component marked in use") {
 }
 
 TEST_CASE("malformed state JSON is refused with the path at fault") {
-    CHECK_THROWS_WITH(assemble("{\"format\": \"standard\""), "state JSON: not valid JSON: byte 22: syntax error while parsing object - unexpected end of input; expected '}'");
+    CHECK_THROWS_WITH(assemble("{\"format\": \"standard\""), "state JSON: not valid JSON at line 1, column 22: syntax error while parsing object - unexpected end of input; expected '}'");
     CHECK_THROWS_WITH(assemble("[]"), "state JSON: (top level): expected an object as `xsavetool dump --json` writes");
     CHECK_THROWS_WITH(assemble(R"({"format":"standard","size":4294967296})"), "state JSON: size: 4294967296 is outside 576..1048576");
     CHECK_THROWS_WITH(assemble(R"({"format":"standard","size":832,"components":[{"bit":2,"offset":576,"size":512}]})"),
@@ -93,4 +93,9 @@ TEST_CASE("assemble(dump(x)) == x for random states of every corpus CPU, standar
         }
     }
     CHECK(profiles == 33);
+}
+
+TEST_CASE("JSON numbers that overflow are one-line errors, not escaping exceptions") {
+    CHECK_THROWS_WITH(assemble(R"({"size": 1e999})"), "state JSON: not valid JSON: number overflow parsing '1e999'");
+    CHECK_THROWS_WITH(profile_from_json(R"({"leaves": [], "xcr0": 1e999})"), "profile: not valid JSON: number overflow parsing '1e999'");
 }

@@ -83,6 +83,6 @@ TEST_CASE("assemble refuses malformed JSON with one line and leaves the output a
     testing::write_bytes(out, {1, 2, 3});
     auto r = run_tool("assemble " + json + " -o " + out);
     CHECK(r.status == 2);
-    CHECK(r.err == "xsavetool: " + json + ": state JSON: not valid JSON: byte 4: syntax error while parsing object key - invalid string: missing closing quote; last read: '\"f'; expected string literal\n");
+    CHECK(r.err == "xsavetool: " + json + ": state JSON: not valid JSON at line 1, column 4: syntax error while parsing object key - invalid string: missing closing quote; last read: '\"f'; expected string literal\n");
     CHECK(testing::read_bytes(out) == std::vector<uint8_t>{1, 2, 3});
 }

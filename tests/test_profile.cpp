@@ -90,10 +90,10 @@ TEST_CASE("profile JSON round trip") {
 }
 
 TEST_CASE("profile JSON: malformed input gives exact one-line errors") {
-    CHECK(error_of("") == "profile: invalid JSON: parse error at line 1, column 1: syntax error while parsing value - "
+    CHECK(error_of("") == "profile: not valid JSON at line 1, column 1: syntax error while parsing value - "
                           "unexpected end of input; expected '[', '{', or a literal");
     CHECK(error_of("{\"leaves\": [}") ==
-          "profile: invalid JSON: parse error at line 1, column 13: syntax error while parsing value - unexpected '}'; "
+          "profile: not valid JSON at line 1, column 13: syntax error while parsing value - unexpected '}'; "
           "expected '[', '{', or a literal");
     CHECK(error_of("[1, 2]") == "profile: expected a JSON object, got [1,2]");
     CHECK(error_of("{}") == "profile: missing \"leaves\"");

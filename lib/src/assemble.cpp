@@ -3,6 +3,7 @@
 
 #include "xsave/decode.hpp"
 #include "xsave/error.hpp"
+#include "json_text.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -136,19 +137,7 @@ private:
 } // namespace
 
 std::vector<uint8_t> assemble(std::string_view text) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error& e) {
-        std::string what = e.what();
-        // "[json.exception.parse_error.101] parse error at line 1, column 4: <why>": keep <why>.
-        size_t at = what.find(": ", what.find("column"));
-        std::string why;
-        // The message quotes input bytes: keep the one line printable.
-        for (unsigned char c : at == std::string::npos ? what : what.substr(at + 2))
-            why += c >= 0x20 && c < 0x7f ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
-        throw Error(fmt::format("state JSON: not valid JSON: byte {}: {}", e.byte, why));
-    }
+    json j = parse_json_text(text, "state JSON");
     if (!j.is_object()) bad("(top level)", "expected an object as `xsavetool dump --json` writes");
     const std::string fmt_name = member(j, "", "format").is_string() ? j["format"].get<std::string>() : "";
     if (fmt_name != "standard" && fmt_name != "compacted") bad("format", "expected \"standard\" or \"compacted\"");

@@ -2,6 +2,8 @@
 // conversion can put them back.
 #include "xsave/convert.hpp"
 
+#include "json_text.hpp"
+
 #include "xsave/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -42,8 +44,7 @@ std::string sidecar_to_json(const Sidecar& s) {
 }
 
 Sidecar sidecar_from_json(std::string_view text) {
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) throw Error("sidecar: not valid JSON");
+    nlohmann::json j = parse_json_text(text, "sidecar");
     if (!j.is_object() || !j.contains("components") || !j["components"].is_array())
         throw Error("sidecar: expected {\"components\": [...]}");
     Sidecar s;

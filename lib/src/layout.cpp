@@ -69,20 +69,17 @@ uint64_t CpuModel::enabled_xcr0() const {
 }
 uint64_t CpuModel::enabled_xss() const { return profile_.xss ? *profile_.xss : 0; }
 
-const Layout& CpuModel::standard(uint64_t mask) const {
+const Layout& CpuModel::cached(Format f, uint64_t mask) const {
     std::lock_guard lock(mu_);
-    auto& slot = cache_[{0, mask}];
-    if (!slot) slot = std::make_unique<Layout>(build(Format::Standard, mask));
-    return *slot;
+    std::pair<int, uint64_t> key{int(f), mask};
+    if (auto it = cache_.find(key); it != cache_.end()) return *it->second;
+    // Built before inserting: a mask the profile cannot place leaves nothing behind.
+    auto layout = std::make_unique<Layout>(build(f, mask));
+    return *cache_.emplace(key, std::move(layout)).first->second;
 }
 
-const Layout& CpuModel::compacted(uint64_t xcomp_bv) const {
-    xcomp_bv &= ~kCompactedBit;
-    std::lock_guard lock(mu_);
-    auto& slot = cache_[{1, xcomp_bv}];
-    if (!slot) slot = std::make_unique<Layout>(build(Format::Compacted, xcomp_bv));
-    return *slot;
-}
+const Layout& CpuModel::standard(uint64_t mask) const { return cached(Format::Standard, mask); }
+const Layout& CpuModel::compacted(uint64_t xcomp_bv) const { return cached(Format::Compacted, xcomp_bv & ~kCompactedBit); }
 
 Layout CpuModel::build(Format f, uint64_t mask) const {
     Layout L;

@@ -2,6 +2,8 @@
 #include "xsave/error.hpp"
 #include "xsave/profile.hpp"
 
+#include "json_text.hpp"
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -112,15 +114,7 @@ CpuidLeaf leaf_from_json(const json& e, size_t index, std::vector<std::string>& 
 } // namespace
 
 Profile profile_from_json(std::string_view text_in) {
-    json doc;
-    try {
-        doc = json::parse(text_in.begin(), text_in.end());
-    } catch (const json::parse_error& e) {
-        // nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the useful part.
-        std::string m = e.what();
-        if (auto p = m.find("] "); p != std::string::npos && m.starts_with("[json.")) m = m.substr(p + 2);
-        throw Error("profile: invalid JSON: " + m);
-    }
+    json doc = parse_json_text(text_in, "profile");
     if (!doc.is_object()) throw Error(fmt::format("profile: expected a JSON object, got {}", shown(doc)));
 
     Profile p;

@@ -67,6 +67,7 @@ public:
 
 private:
     Layout build(Format f, uint64_t mask) const;
+    const Layout& cached(Format f, uint64_t mask) const;
     Profile profile_;
     uint64_t xcr0_supported_ = 0, xss_supported_ = 0;
     uint32_t leaf1_eax_ = 0;
