@@ -38,4 +38,16 @@ void exercise_profile(const xsave::Profile& p) {
     }
 }
 
+int fuzz_importer(Importer import, const uint8_t* data, size_t size) {
+    Reader r{data, size};
+    xsave::ImportOptions opt;
+    opt.cpu = r.byte() % 4;
+    opt.name = "fuzz";
+    try {
+        exercise_profile(import(r.text(), opt));
+    } catch (const xsave::Error&) {
+    }
+    return 0;
+}
+
 } // namespace fuzz

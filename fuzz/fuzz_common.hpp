@@ -49,4 +49,8 @@ inline std::string_view as_text(const uint8_t* data, size_t size) { return {rein
 // the enabled layouts in both forms and the JSON round trip.
 void exercise_profile(const xsave::Profile& p);
 
+// One profile importer driven by an input: [cpu index][text...].
+using Importer = xsave::Profile (*)(std::string_view, const xsave::ImportOptions&);
+int fuzz_importer(Importer import, const uint8_t* data, size_t size);
+
 } // namespace fuzz

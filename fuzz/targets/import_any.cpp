@@ -6,15 +6,5 @@
 #include "xsave/profile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    fuzz::Reader r{data, size};
-    xsave::ImportOptions opt;
-    opt.cpu = r.byte() % 4;
-    opt.name = "fuzz";
-    auto text = r.text();
-    try {
-        xsave::Profile p = xsave::import_profile(text, opt);
-        fuzz::exercise_profile(p);
-    } catch (const xsave::Error&) {
-    }
-    return 0;
+    return fuzz::fuzz_importer(xsave::import_profile, data, size);
 }
