@@ -125,6 +125,15 @@ std::optional<uint64_t> given_xcr0(const ConvertCmd& c) {
     return cli::parse_mask(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
 }
 
+// Errors from the conversion itself name the input file too, as every other error does.
+template <class F> void naming_file(const std::string& file, F&& run) {
+    try {
+        run();
+    } catch (const xsave::Error& e) {
+        throw xsave::Error(file + ": " + e.what());
+    }
+}
+
 void run_compact(const ConvertCmd& c) {
     cli::Area a = load_one(c);
     xsave::ConvertOptions o;
@@ -134,8 +143,8 @@ void run_compact(const ConvertCmd& c) {
     if (!c.sidecar.empty()) side = read_sidecar(c.sidecar), o.sidecar_in = &side;
     xsave::XcompRequest req = xcomp_request(c.xcomp);
     req.xcr0 = given_xcr0(c);
-    uint64_t xcomp = xsave::compute_xcomp_bv(a.image, *a.cpu, req);
-    auto r = xsave::to_compacted(a.image, *a.cpu, xcomp, o);
+    xsave::ConvertResult r;
+    naming_file(c.file, [&] { r = xsave::to_compacted(a.image, *a.cpu, xsave::compute_xcomp_bv(a.image, *a.cpu, req), o); });
     report(a, r, c.keep_trailing);
     emit(c.out, r.bytes, *a.cpu, std::nullopt);
 }
@@ -148,7 +157,8 @@ void run_standard(const ConvertCmd& c) {
     if (a.image.format == xsave::Format::Compacted) o.xcr0 = given_xcr0(c);
     xsave::Sidecar side;
     o.sidecar_out = &side;
-    auto r = xsave::to_standard(a.image, *a.cpu, o);
+    xsave::ConvertResult r;
+    naming_file(c.file, [&] { r = xsave::to_standard(a.image, *a.cpu, o); });
     report(a, r, c.keep_trailing);
     write_sidecar(c.sidecar, side);
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
@@ -166,11 +176,12 @@ void run_convert(const ConvertCmd& c) {
     o.sidecar_out = &out_side;
     if (!c.restore.empty()) in_side = read_sidecar(c.restore), o.sidecar_in = &in_side;
     xsave::Format target = c.to == "compacted" ? xsave::Format::Compacted : xsave::Format::Standard;
-    if (target == xsave::Format::Compacted) {
-        xsave::XcompRequest req = xcomp_request(c.xcomp);
-        o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);
-    }
-    auto r = xsave::relayout(a.image, *a.cpu, *to, target, o);
+    xsave::XcompRequest req = xcomp_request(c.xcomp);
+    xsave::ConvertResult r;
+    naming_file(c.file, [&] {
+        if (target == xsave::Format::Compacted) o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);
+        r = xsave::relayout(a.image, *a.cpu, *to, target, o);
+    });
     report(a, r, c.keep_trailing);
     write_sidecar(c.sidecar, out_side);
     std::optional<uint64_t> std_mask;
@@ -220,18 +231,6 @@ void run_capture(const CaptureCmd& c) {
 
 } // namespace
 
-namespace {
-// Errors from the conversion itself name the input file too, as every other error does.
-template <class F> void naming_file(const std::string& file, F&& run) {
-    try {
-        run();
-    } catch (const xsave::Error& e) {
-        std::string msg = e.what();
-        if (msg.starts_with(file + ":") || msg.starts_with("--") || msg.starts_with("refusing")) throw;
-        throw xsave::Error(file + ": " + msg);
-    }
-}
-} // namespace
 
 void cli::register_convert(CLI::App& app) {
     {
@@ -240,14 +239,14 @@ void cli::register_convert(CLI::App& app) {
         c->add_common(cmd);
         cmd->add_option("--xcomp-bv", c->xcomp, "xsavec (default), xsaves, minimal, mshv, or a mask");
         cmd->add_option("--sidecar", c->sidecar, "put back the components a sidecar file holds");
-        cmd->callback([c] { naming_file(c->file, [&] { run_compact(*c); }); });
+        cmd->callback([c] { run_compact(*c); });
     }
     {
         auto c = std::make_shared<ConvertCmd>();
         auto* cmd = app.add_subcommand("standard", "Compacted form to standard form (as XSAVE writes it)");
         c->add_common(cmd);
         cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
-        cmd->callback([c] { naming_file(c->file, [&] { run_standard(*c); }); });
+        cmd->callback([c] { run_standard(*c); });
     }
     {
         auto c = std::make_shared<ConvertCmd>();
@@ -258,7 +257,7 @@ void cli::register_convert(CLI::App& app) {
         cmd->add_option("--xcomp-bv", c->xcomp, "compacted target: xsavec (default), xsaves, minimal, mshv, or a mask");
         cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
         cmd->add_option("--restore", c->restore, "put back the components a sidecar file holds");
-        cmd->callback([c] { naming_file(c->file, [&] { run_convert(*c); }); });
+        cmd->callback([c] { run_convert(*c); });
     }
     {
         auto c = std::make_shared<CaptureCmd>();
