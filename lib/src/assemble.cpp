@@ -37,12 +37,6 @@ uint64_t number(const json& v, const std::string& path) {
     bad(path, "expected a non-negative integer or a \"0x...\" string, got " + v.dump());
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // "0x..." register value (little-endian integer) into `width` bytes.
 std::vector<uint8_t> register_bytes(const json& v, size_t width, const std::string& path) {
@@ -53,7 +47,7 @@ std::vector<uint8_t> register_bytes(const json& v, size_t width, const std::stri
     if (digits > 2 * width) bad(path, fmt::format("{} hex digits do not fit a {}-byte register", digits, width));
     std::vector<uint8_t> out(width, 0);
     for (size_t k = 0; k < digits; ++k) {
-        int d = hexval(s[s.size() - 1 - k]);
+        int d = hex_digit(s[s.size() - 1 - k]);
         if (d < 0) bad(path, fmt::format("'{}' is not a hex digit", s[s.size() - 1 - k]));
         out[k / 2] |= uint8_t(d << (4 * (k % 2)));
     }
@@ -66,12 +60,8 @@ std::vector<uint8_t> memory_bytes(const json& v, const std::string& path, size_t
     const std::string& s = v.get_ref<const std::string&>();
     if (s.size() % 2) bad(path, "odd number of hex digits");
     if (s.size() / 2 > limit) bad(path, fmt::format("{} bytes: more than the {} the area allows", s.size() / 2, limit));
-    std::vector<uint8_t> out(s.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) bad(path, fmt::format("byte {}: not hex", i));
-        out[i] = uint8_t(hi << 4 | lo);
-    }
+    std::vector<uint8_t> out;
+    if (size_t at = decode_hex_bytes(s, out); at != std::string_view::npos) bad(path, fmt::format("byte {}: not hex", at));
     return out;
 }
 

@@ -1,6 +1,7 @@
 // The sidecar file: in-use components a conversion was told to drop, kept as JSON so a later
 // conversion can put them back.
 #include "xsave/convert.hpp"
+#include "xsave/decode.hpp"
 
 #include "json_text.hpp"
 
@@ -11,24 +12,11 @@
 namespace xsave {
 namespace {
 
-std::string to_hex(const std::vector<uint8_t>& b) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string s;
-    s.reserve(b.size() * 2);
-    for (uint8_t x : b) s += kDigits[x >> 4], s += kDigits[x & 15];
-    return s;
-}
-
 std::vector<uint8_t> from_hex(const std::string& s, size_t index) {
-    auto nibble = [&](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        throw Error("sidecar: components[" + std::to_string(index) + "].bytes: not hex");
-    };
     if (s.size() % 2) throw Error("sidecar: components[" + std::to_string(index) + "].bytes: odd number of hex digits");
-    std::vector<uint8_t> b(s.size() / 2);
-    for (size_t i = 0; i < b.size(); ++i) b[i] = uint8_t(nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]));
+    std::vector<uint8_t> b;
+    if (decode_hex_bytes(s, b) != std::string_view::npos)
+        throw Error("sidecar: components[" + std::to_string(index) + "].bytes: not hex");
     return b;
 }
 
@@ -37,7 +25,7 @@ std::vector<uint8_t> from_hex(const std::string& s, size_t index) {
 std::string sidecar_to_json(const Sidecar& s) {
     nlohmann::ordered_json comps = nlohmann::ordered_json::array();
     for (const auto& c : s.components)
-        comps.push_back({{"bit", c.bit}, {"name", c.name}, {"bytes", to_hex(c.bytes)}});
+        comps.push_back({{"bit", c.bit}, {"name", c.name}, {"bytes", hex_bytes(c.bytes)}});
     nlohmann::ordered_json j;
     j["components"] = std::move(comps);
     return j.dump(2) + "\n";

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xsave {
 
@@ -36,6 +37,26 @@ inline nlohmann::json parse_json_text(std::string_view text, std::string_view wh
         if (!why.empty() && why[0] == ' ') why.erase(0, 1);
         throw Error(fmt::format("{}: not valid JSON{}: {}", what, where, why));
     }
+}
+
+// A hex digit's value, or -1.
+inline int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Hex in memory order, two digits a byte (an even count is the caller's check). Returns the
+// index of the first byte that is not hex, or std::string_view::npos.
+inline size_t decode_hex_bytes(std::string_view s, std::vector<uint8_t>& out) {
+    out.assign(s.size() / 2, 0);
+    for (size_t i = 0; i < out.size(); ++i) {
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return i;
+        out[i] = uint8_t(hi << 4 | lo);
+    }
+    return std::string_view::npos;
 }
 
 } // namespace xsave
