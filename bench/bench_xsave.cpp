@@ -6,9 +6,10 @@
 //                                    instruction for every component on every conversion
 //   hardware/<op>/<bytes>            XRSTOR followed by XSAVEC (compact) or XSAVE (standard) on
 //                                    this CPU, for the host's own layout only
-// Library cases: compact, standard (from raw bytes: read_image + conversion), compact_image /
-// standard_image (the Image already read), convert (standard on one CPU -> standard on
-// another), decode (read_image + decode + to_json), validate (check_area, XRSTOR rules).
+// Library cases: compact, standard, convert (raw bytes -> inspect_area -> *_into a caller's
+// buffer; convert is standard on one CPU -> standard on another), compact_alloc /
+// standard_alloc (read_image + the allocating forms), decode (read_image + decode + to_json),
+// validate (check_area, XRSTOR rules).
 // Each library case reports allocs_per_op (global operator new calls per operation).
 #include "xsave/components.hpp"
 #include "xsave/convert.hpp"
@@ -77,7 +78,6 @@ struct Prepared {
     bool host = false;
     std::vector<uint8_t> standard;    // all components of mask in use, random register values
     std::vector<uint8_t> compacted;   // the same state, XCOMP_BV = mask | bit 63
-    xsave::Image std_image, cmp_image;
     // CPUID.(0xD, i) as the baseline's "guest CPUID model" answers it for this profile.
     std::array<std::array<uint32_t, 4>, 64> leaf0d{};
 };
@@ -96,9 +96,8 @@ std::unique_ptr<Prepared> prepare(const Shape& s) {
     xsave::RandomStateOptions ro;
     ro.xstate_bv = s.mask;
     p->standard = xsave::random_standard_state(*p->cpu, s.mask, 7, ro);
-    p->std_image = xsave::read_image(p->standard, *p->cpu, {s.mask});
-    p->compacted = xsave::to_compacted(p->std_image, *p->cpu, s.mask | kCompactedBit).bytes;
-    p->cmp_image = xsave::read_image(p->compacted, *p->cpu);
+    p->compacted = xsave::to_compacted(xsave::read_image(p->standard, *p->cpu, {s.mask}), *p->cpu,
+                                       s.mask | kCompactedBit).bytes;
     for (unsigned i = 0; i < 64; ++i)
         if (const auto* l = p->cpu->profile().find(0xD, i)) p->leaf0d[i] = {l->eax, l->ebx, l->ecx, l->edx};
     return p;
@@ -222,7 +221,24 @@ void bm_memcpy(benchmark::State& st, const Prepared* p) {
     set_counters(st, n, ~0ull);
 }
 
+// compact/standard/convert: raw bytes in the caller's buffer -> inspect_area -> *_into the
+// caller's output buffer (the allocation-free path). *_alloc: read_image + the allocating form.
+using Out = std::vector<uint8_t>;
+Out out_buffer() { return Out(16384); }
+
 void bm_compact_body(benchmark::State& st, const Prepared* p) {
+    uint64_t xcomp = p->shape->mask | kCompactedBit;
+    Out out = out_buffer();
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        xsave::AreaView v = xsave::inspect_area(p->standard, *p->cpu, {p->shape->mask});
+        auto r = xsave::to_compacted_into(v, *p->cpu, xcomp, out);
+        benchmark::DoNotOptimize(r.size);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_compact_alloc_body(benchmark::State& st, const Prepared* p) {
     uint64_t xcomp = p->shape->mask | kCompactedBit;
     uint64_t a0 = g_allocs.load();
     for (auto _ : st) {
@@ -232,16 +248,20 @@ void bm_compact_body(benchmark::State& st, const Prepared* p) {
     }
     set_counters(st, p->standard.size(), a0);
 }
-void bm_compact_image_body(benchmark::State& st, const Prepared* p) {
-    uint64_t xcomp = p->shape->mask | kCompactedBit;
+void bm_standard_body(benchmark::State& st, const Prepared* p) {
+    xsave::ConvertOptions opt;
+    opt.xcr0 = p->shape->mask;
+    Out out = out_buffer();
     uint64_t a0 = g_allocs.load();
     for (auto _ : st) {
-        auto r = xsave::to_compacted(p->std_image, *p->cpu, xcomp);
-        benchmark::DoNotOptimize(r.bytes.data());
+        xsave::AreaView v = xsave::inspect_area(p->compacted, *p->cpu);
+        auto r = xsave::to_standard_into(v, *p->cpu, out, opt);
+        benchmark::DoNotOptimize(r.size);
+        benchmark::ClobberMemory();
     }
     set_counters(st, p->standard.size(), a0);
 }
-void bm_standard_body(benchmark::State& st, const Prepared* p) {
+void bm_standard_alloc_body(benchmark::State& st, const Prepared* p) {
     xsave::ConvertOptions opt;
     opt.xcr0 = p->shape->mask;
     uint64_t a0 = g_allocs.load();
@@ -252,27 +272,19 @@ void bm_standard_body(benchmark::State& st, const Prepared* p) {
     }
     set_counters(st, p->standard.size(), a0);
 }
-void bm_standard_image_body(benchmark::State& st, const Prepared* p) {
-    xsave::ConvertOptions opt;
-    opt.xcr0 = p->shape->mask;
-    uint64_t a0 = g_allocs.load();
-    for (auto _ : st) {
-        auto r = xsave::to_standard(p->cmp_image, *p->cpu, opt);
-        benchmark::DoNotOptimize(r.bytes.data());
-    }
-    set_counters(st, p->standard.size(), a0);
-}
 void bm_convert_body(benchmark::State& st, const Prepared* p) {
     // Components the other CPU lacks (MPX from Skylake-SP to Ice Lake-SP) are dropped, as a
     // migration has to.
     xsave::ConvertOptions opt;
     opt.xcr0 = p->shape->mask & p->to->supported_xcr0();
     opt.drop = p->shape->mask & ~p->to->supported_xcr0();
+    Out out = out_buffer();
     uint64_t a0 = g_allocs.load();
     for (auto _ : st) {
-        xsave::Image img = xsave::read_image(p->standard, *p->cpu, {p->shape->mask});
-        auto r = xsave::relayout(img, *p->cpu, *p->to, Format::Standard, opt);
-        benchmark::DoNotOptimize(r.bytes.data());
+        xsave::AreaView v = xsave::inspect_area(p->standard, *p->cpu, {p->shape->mask});
+        auto r = xsave::relayout_into(v, *p->cpu, *p->to, Format::Standard, out, opt);
+        benchmark::DoNotOptimize(r.size);
+        benchmark::ClobberMemory();
     }
     set_counters(st, p->standard.size(), a0);
 }
@@ -352,17 +364,6 @@ void bm_hw_standard(benchmark::State& st, const Prepared* p) {
     set_counters(st, p->standard.size(), ~0ull);
 }
 
-// 1,000,000 conversions in one process (compact, then standard), for the GB/s figure.
-void bm_scale_body(benchmark::State& st, const Prepared* p) {
-    uint64_t xcomp = p->shape->mask | kCompactedBit;
-    uint64_t a0 = g_allocs.load();
-    for (auto _ : st) {
-        xsave::Image img = xsave::read_image(p->standard, *p->cpu, {p->shape->mask});
-        auto r = xsave::to_compacted(img, *p->cpu, xcomp);
-        benchmark::DoNotOptimize(r.bytes.data());
-    }
-    set_counters(st, p->standard.size(), a0);
-}
 
 // A case whose set-up can fail (a layout a profile cannot hold) is skipped with the reason.
 template <void (*Body)(benchmark::State&, const Prepared*)>
@@ -402,9 +403,9 @@ int main(int argc, char** argv) {
         std::string b = p->shape->label;
         benchmark::RegisterBenchmark(("memcpy/" + b).c_str(), bm_memcpy, p);
         benchmark::RegisterBenchmark(("compact/" + b).c_str(), guarded<bm_compact_body>, p);
-        benchmark::RegisterBenchmark(("compact_image/" + b).c_str(), guarded<bm_compact_image_body>, p);
+        benchmark::RegisterBenchmark(("compact_alloc/" + b).c_str(), guarded<bm_compact_alloc_body>, p);
         benchmark::RegisterBenchmark(("standard/" + b).c_str(), guarded<bm_standard_body>, p);
-        benchmark::RegisterBenchmark(("standard_image/" + b).c_str(), guarded<bm_standard_image_body>, p);
+        benchmark::RegisterBenchmark(("standard_alloc/" + b).c_str(), guarded<bm_standard_alloc_body>, p);
         benchmark::RegisterBenchmark(("convert/" + b).c_str(), guarded<bm_convert_body>, p);
         benchmark::RegisterBenchmark(("decode/" + b).c_str(), guarded<bm_decode_body>, p);
         benchmark::RegisterBenchmark(("validate/" + b).c_str(), guarded<bm_validate_body>, p);
@@ -416,7 +417,7 @@ int main(int argc, char** argv) {
             benchmark::RegisterBenchmark(("hardware/standard/" + b).c_str(), bm_hw_standard, p);
         }
         if (b == "2696")
-            benchmark::RegisterBenchmark(("scale_1M_compact/" + b).c_str(), guarded<bm_scale_body>, p)->Iterations(1000000);
+            benchmark::RegisterBenchmark(("scale_1M_compact/" + b).c_str(), guarded<bm_compact_body>, p)->Iterations(1000000);
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -8,6 +8,8 @@
 #include "xsave/decode.hpp"
 #include "xsave/image.hpp"
 
+#include <algorithm>
+
 namespace {
 
 void read_back(const xsave::ConvertResult& res, const xsave::CpuModel& cpu) {
@@ -55,6 +57,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     try {
         read_back(xsave::to_standard(img, from, opt), from);
+    } catch (const xsave::Error&) {
+    }
+    try {
+        // The buffer form over a view writes what the allocating form returns, and nothing past it.
+        xsave::ConvertOptions plain = opt;
+        plain.sidecar_out = nullptr;
+        auto whole = xsave::to_standard(img, from, plain);
+        std::vector<uint8_t> buf(whole.size + 64, 0xA5);
+        auto into = xsave::to_standard_into(xsave::inspect_area(img.bytes, from), from, buf, plain);
+        if (into.size != whole.bytes.size() || !std::equal(whole.bytes.begin(), whole.bytes.end(), buf.begin()) ||
+            buf[into.size] != 0xA5 || buf.back() != 0xA5)
+            __builtin_trap();
     } catch (const xsave::Error&) {
     }
     try {

@@ -27,7 +27,7 @@ XcompRequest parse_xcomp_mode(std::string_view text) {
     return r;
 }
 
-uint64_t compute_xcomp_bv(const Image& in, const CpuModel& cpu, const XcompRequest& req) {
+uint64_t compute_xcomp_bv(const AreaView& in, const CpuModel& cpu, const XcompRequest& req) {
     uint64_t m = 0;
     switch (req.mode) {
     case XcompMode::Xsavec:

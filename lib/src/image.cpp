@@ -35,13 +35,15 @@ std::optional<uint64_t> fitting_prefix(const CpuModel& cpu, uint64_t xcr0, uint6
 
 } // namespace
 
-Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt) {
+AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt,
+                      std::vector<std::string>* notes) {
     if (bytes.empty())
         throw Error("empty input: an XSAVE area needs at least 576 bytes (512-byte legacy region + 64-byte header)");
     if (bytes.size() < kExtendedOffset)
         throw Error(fmt::format("{} bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)",
                                 bytes.size()));
-    Image img;
+    AreaView img;
+    img.bytes = bytes;
     img.xstate_bv = load_le(&bytes[kXstateBvOffset], 8);
     img.xcomp_bv = load_le(&bytes[kXcompBvOffset], 8);
     img.format = (img.xcomp_bv & kCompactedBit) ? Format::Compacted : Format::Standard;
@@ -57,7 +59,8 @@ Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOpti
             try {
                 if (bytes.size() < cpu.standard(mask).total_size)
                     if (auto m = fitting_prefix(cpu, mask, img.xstate_bv, bytes.size())) {
-                        img.notes.push_back(fmt::format("standard area of {} bytes is shorter than the {}-byte layout for XCR0 0x{:x}: read as saved with XCR0 0x{:x} ({})",
+                        if (notes)
+                            notes->push_back(fmt::format("standard area of {} bytes is shorter than the {}-byte layout for XCR0 0x{:x}: read as saved with XCR0 0x{:x} ({})",
                                                         bytes.size(), cpu.standard(mask).total_size, mask, *m, mask_names(*m)));
                         mask = *m;
                     }
@@ -88,6 +91,16 @@ Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOpti
                                     img.format == Format::Standard && !opt.xcr0 ? " (--xcr0 says which components the area holds)" : ""));
         }
     }
+    return img;
+}
+
+Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt) {
+    Image img;
+    AreaView v = inspect_area(bytes, cpu, opt, &img.notes);
+    img.format = v.format;
+    img.xstate_bv = v.xstate_bv;
+    img.xcomp_bv = v.xcomp_bv;
+    img.layout = v.layout;
     img.bytes = std::move(bytes);
     return img;
 }

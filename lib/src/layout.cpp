@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace xsave {
 
 const char* format_name(Format f) { return f == Format::Standard ? "standard" : "compacted"; }
@@ -69,13 +71,29 @@ uint64_t CpuModel::enabled_xcr0() const {
 }
 uint64_t CpuModel::enabled_xss() const { return profile_.xss ? *profile_.xss : 0; }
 
+namespace {
+unsigned recent_slot(uint64_t mask, unsigned slots) {
+    return unsigned((mask * 0x9E3779B97F4A7C15ull) >> 59) % slots;
+}
+} // namespace
+
 const Layout& CpuModel::cached(Format f, uint64_t mask) const {
+    const Entry* e = recent_[int(f)][recent_slot(mask, kRecentSlots)].load(std::memory_order_acquire);
+    if (e && e->key == mask) return e->layout;
+    return cached_slow(f, mask);
+}
+
+const Layout& CpuModel::cached_slow(Format f, uint64_t mask) const {
     std::lock_guard lock(mu_);
     std::pair<int, uint64_t> key{int(f), mask};
-    if (auto it = cache_.find(key); it != cache_.end()) return *it->second;
-    // Built before inserting: a mask the profile cannot place leaves nothing behind.
-    auto layout = std::make_unique<Layout>(build(f, mask));
-    return *cache_.emplace(key, std::move(layout)).first->second;
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+        // Built before inserting: a mask the profile cannot place leaves nothing behind.
+        auto entry = std::make_unique<Entry>(Entry{mask, build(f, mask)});
+        it = cache_.emplace(key, std::move(entry)).first;
+    }
+    recent_[int(f)][recent_slot(mask, kRecentSlots)].store(it->second.get(), std::memory_order_release);
+    return it->second->layout;
 }
 
 const Layout& CpuModel::standard(uint64_t mask) const { return cached(Format::Standard, mask); }
@@ -133,6 +151,10 @@ Layout CpuModel::build(Format f, uint64_t mask) const {
         }
     }
     L.total_size = end;
+    for (unsigned b = 2; b < 63; ++b)
+        if (L.has(b)) L.by_offset[L.extended_count++] = uint8_t(b);
+    std::sort(L.by_offset.begin(), L.by_offset.begin() + L.extended_count,
+              [&](uint8_t a, uint8_t b) { return L.offset[a] < L.offset[b]; });
     return L;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,7 @@ struct XcompRequest {
 // Parses "xsavec", "xsaves", "minimal", "mshv" or a number. Throws Error.
 XcompRequest parse_xcomp_mode(std::string_view text);
 // XCOMP_BV with bit 63 set. `in` gives the in-use components for Minimal.
-uint64_t compute_xcomp_bv(const Image& in, const CpuModel& cpu, const XcompRequest& req);
+uint64_t compute_xcomp_bv(const AreaView& in, const CpuModel& cpu, const XcompRequest& req);
 
 struct ConvertOptions {
     uint64_t drop = 0;                 // in-use components that may be discarded (--drop BITS)
@@ -61,7 +62,8 @@ struct ConvertOptions {
 };
 
 struct ConvertResult {
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;             // empty from the *_into forms
+    size_t size = 0;                        // bytes of the result
     const Layout* layout = nullptr;         // of the result (owned by the target CpuModel)
     uint64_t xstate_bv = 0, xcomp_bv = 0;   // of the result
     uint64_t dropped = 0;                   // in-use components discarded as allowed
@@ -70,11 +72,23 @@ struct ConvertResult {
 };
 
 // Standard or compacted input -> compacted form with `xcomp_bv` (bit 63 implied) for `cpu`.
-ConvertResult to_compacted(const Image& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt = {});
+ConvertResult to_compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt = {});
 // Compacted or standard input -> standard form for `cpu`.
-ConvertResult to_standard(const Image& in, const CpuModel& cpu, const ConvertOptions& opt = {});
+ConvertResult to_standard(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt = {});
 // `in` was read with `from`; lay it out for `to` in `target` form.
-ConvertResult relayout(const Image& in, const CpuModel& from, const CpuModel& to, Format target,
+ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                        const ConvertOptions& opt = {});
+
+// The same conversions into the caller's buffer, for hot paths: no allocation (unless a
+// sidecar receives dropped state), every byte of out[0, result.size) written once. `out`
+// needs the target layout's total_size (at least 576), plus the trailing bytes with
+// keep_trailing; a smaller buffer is an Error naming the size needed. `out` must not overlap
+// the input.
+ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                                const ConvertOptions& opt = {});
+ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
+                               const ConvertOptions& opt = {});
+ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                            std::span<uint8_t> out, const ConvertOptions& opt = {});
 
 } // namespace xsave

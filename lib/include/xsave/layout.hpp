@@ -4,6 +4,7 @@
 #include "xsave/profile.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,9 @@ struct Layout {
     uint32_t total_size = 0;                // bytes the area occupies
     std::array<uint32_t, 63> offset{};      // valid where mask has the bit
     std::array<uint32_t, 63> size{};
+    // Components from bit 2 up, in ascending offset order (conversion writes each byte once).
+    std::array<uint8_t, 61> by_offset{};
+    uint8_t extended_count = 0;
     bool has(unsigned bit) const { return bit < 63 && (mask >> bit & 1); }
     // Bits in mask, in ascending order.
     std::vector<unsigned> bits() const;
@@ -66,15 +70,23 @@ public:
     }
 
 private:
+    struct Entry {
+        uint64_t key;
+        Layout layout;
+    };
+    static constexpr unsigned kRecentSlots = 16;
     Layout build(Format f, uint64_t mask) const;
     const Layout& cached(Format f, uint64_t mask) const;
+    const Layout& cached_slow(Format f, uint64_t mask) const;
     Profile profile_;
     uint64_t xcr0_supported_ = 0, xss_supported_ = 0;
     uint32_t leaf1_eax_ = 0;
     std::array<ComponentGeometry, 63> geom_{};
     std::vector<std::string> warnings_;
     mutable std::mutex mu_;
-    mutable std::map<std::pair<int, uint64_t>, std::unique_ptr<Layout>> cache_;
+    mutable std::map<std::pair<int, uint64_t>, std::unique_ptr<Entry>> cache_;
+    // Lock-free hits for the hot path: entries are immutable and live as long as the model.
+    mutable std::array<std::array<std::atomic<const Entry*>, kRecentSlots>, 2> recent_{};
 };
 
 // Largest component or area we accept from a profile; larger is an absurd size field.

@@ -1,0 +1,121 @@
+// The allocation-free forms: a view over the caller's bytes and conversions into the caller's
+// buffer must give exactly what read_image and the allocating conversions give.
+#include "helpers.hpp"
+#include "inline_profiles.hpp"
+
+#include "xsave/convert.hpp"
+#include "xsave/error.hpp"
+#include "xsave/image.hpp"
+#include "xsave/random_state.hpp"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+using namespace xsave;
+
+namespace {
+
+// A buffer filled with 0xA5 before the conversion: a byte the conversion forgets stays 0xA5.
+std::vector<uint8_t> poisoned(size_t n) { return std::vector<uint8_t>(n, 0xA5); }
+
+} // namespace
+
+TEST_CASE("inspect_area reads the caller's bytes in place, as read_image does") {
+    CpuModel cpu(testing::epyc_host());
+    const auto whpx = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    std::vector<std::string> notes;
+    AreaView v = inspect_area(whpx, cpu, {}, &notes);
+    CHECK(v.bytes.data() == whpx.data());
+    CHECK(v.format == Format::Compacted);
+    CHECK(v.xstate_bv == 0x3);
+    CHECK(v.xcomp_bv == 0x8000000000000007ull);
+    CHECK(v.layout->total_size == 832);
+    CHECK(notes.empty());
+
+    // QEMU's 832-byte standard buffer: the same note as read_image.
+    auto std832 = whpx;
+    store_le(&std832[kXcompBvOffset], 0, 8);
+    v = inspect_area(std832, cpu, {}, &notes);
+    Image img = read_image(std832, cpu);
+    CHECK(v.layout == img.layout);
+    CHECK(v.layout->mask == 0x7);
+    REQUIRE(notes.size() == 1);
+    CHECK(notes == img.notes);
+
+    std::vector<uint8_t> short_area(575, 0);
+    CHECK_THROWS_WITH(inspect_area(short_area, cpu),
+                      "575 bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)");
+}
+
+TEST_CASE("conversions into the caller's buffer write every byte once and equal the allocating forms") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+        // Varying XSTATE_BV leaves components in init state, to be written as zeros.
+        uint64_t bv = (0x602E7 & (seed * 0x9E3779B97F4A7C15ull >> 20)) | (seed & 1);
+        auto s = random_standard_state(spr, 0x602E7, seed, {.xstate_bv = bv});
+        AreaView v = inspect_area(s, spr);
+        auto cmp = to_compacted(v, spr, 0x602E7);
+        auto buf = poisoned(cmp.size + 16);
+        auto into = to_compacted_into(v, spr, 0x602E7, buf);
+        CAPTURE(seed, bv);
+        REQUIRE(into.size == cmp.bytes.size());
+        CHECK(into.bytes.empty());
+        CHECK(std::equal(cmp.bytes.begin(), cmp.bytes.end(), buf.begin()));
+        CHECK(std::all_of(buf.begin() + into.size, buf.end(), [](uint8_t b) { return b == 0xA5; }));
+        CHECK(into.xstate_bv == cmp.xstate_bv);
+
+        AreaView c = inspect_area(cmp.bytes, spr);
+        auto back = poisoned(s.size());
+        auto st = to_standard_into(c, spr, back);
+        CHECK(st.size == s.size());
+        CHECK(back == to_standard(c, spr).bytes);
+
+        ConvertOptions drop_amx;
+        drop_amx.drop = 0x60000;
+        auto g = poisoned(0x988);
+        auto r = relayout_into(v, spr, genoa, Format::Standard, g, drop_amx);
+        CHECK(r.size == 0x988);
+        CHECK(g == relayout(v, spr, genoa, Format::Standard, drop_amx).bytes);
+    }
+}
+
+TEST_CASE("a buffer too small for the result is an error naming the size needed, and is left alone") {
+    CpuModel cpu(testing::epyc_host());
+    const auto whpx = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    auto buf = poisoned(831);
+    CHECK_THROWS_WITH(to_standard_into(inspect_area(whpx, cpu), cpu, buf),
+                      "output buffer of 831 bytes; the standard result needs 832");
+    CHECK(std::all_of(buf.begin(), buf.end(), [](uint8_t b) { return b == 0xA5; }));
+    CHECK_THROWS_WITH(to_compacted_into(inspect_area(whpx, cpu), cpu, 0x7, {}),
+                      "output buffer of 0 bytes; the compacted result needs 832");
+}
+
+TEST_CASE("layouts list their extended components in offset order") {
+    CpuModel spr(testing::sapphire_rapids());
+    const Layout& s = spr.standard(0x602E7);
+    // Standard offsets on Sapphire Rapids: PKRU (bit 9) at 0xA80 comes after ZMM (bits 5-7).
+    std::vector<unsigned> order(s.by_offset.begin(), s.by_offset.begin() + s.extended_count);
+    CHECK(order == std::vector<unsigned>{2, 5, 6, 7, 9, 17, 18});
+    for (unsigned i = 1; i < s.extended_count; ++i) CHECK(s.offset[s.by_offset[i - 1]] < s.offset[s.by_offset[i]]);
+}
+
+TEST_CASE("layout lookups from many threads agree with one another") {
+    CpuModel cpu(testing::sapphire_rapids());
+    const uint64_t masks[] = {0x3, 0x7, 0xE7, 0x2E7, 0x602E7, 0x20007, 0x40007, 0x207};
+    std::vector<const Layout*> first;
+    for (uint64_t m : masks) first.push_back(&cpu.compacted(m));
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 20000; ++i) {
+                size_t k = size_t(i * 7 + t) % std::size(masks);
+                const Layout& L = cpu.compacted(masks[k]);
+                if (&L != first[k] || L.mask != masks[k]) ++wrong;
+                const Layout& S = cpu.standard(masks[k]);
+                if (S.mask != (masks[k] | 3)) ++wrong;
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(wrong == 0);
+}
