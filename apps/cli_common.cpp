@@ -11,7 +11,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <utility>
 #include <unistd.h>
 
 namespace cli {
@@ -34,14 +36,25 @@ void write_all(int fd, const uint8_t* p, size_t n, const std::string& what) {
 void set_exit_code(int code) { g_exit = std::max(g_exit, code); }
 int exit_code() { return g_exit; }
 
-std::vector<uint8_t> read_input(const std::string& path, size_t limit) {
+namespace {
+// Opens `path` (or takes stdin for "-"); the directory check comes before any read.
+int open_input(const std::string& path, struct stat& st) {
     int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw xsave::Error(fmt::format("{}: cannot open: {}", path, errno_text()));
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) st = {};
+    if (S_ISDIR(st.st_mode)) {
         if (fd) ::close(fd);
         throw xsave::Error(fmt::format("{}: is a directory, expected a file", path));
     }
+    return fd;
+}
+
+[[noreturn]] void too_large(const std::string& path, size_t limit) {
+    throw xsave::Error(fmt::format("{}: larger than {} MiB: not an XSAVE area, profile or core this tool reads", path, limit >> 20));
+}
+
+// Reads fd to its end and closes it (unless stdin).
+std::vector<uint8_t> read_fd(int fd, const struct stat& st, const std::string& path, size_t limit) {
     std::vector<uint8_t> out;
     // One allocation for a regular file (cores run to many megabytes); stdin grows as it comes.
     if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve(std::min<size_t>(size_t(st.st_size), limit));
@@ -57,12 +70,50 @@ std::vector<uint8_t> read_input(const std::string& path, size_t limit) {
         if (r == 0) break;
         if (out.size() + size_t(r) > limit) {
             if (fd) ::close(fd);
-            throw xsave::Error(fmt::format("{}: larger than {} MiB: not an XSAVE area, profile or core this tool reads", path, limit >> 20));
+            too_large(path, limit);
         }
         out.insert(out.end(), buf, buf + r);
     }
     if (fd) ::close(fd);
     return out;
+}
+} // namespace
+
+std::vector<uint8_t> read_input(const std::string& path, size_t limit) {
+    struct stat st {};
+    int fd = open_input(path, st);
+    return read_fd(fd, st, path, limit);
+}
+
+InputBytes& InputBytes::operator=(InputBytes&& o) noexcept {
+    if (this == &o) return *this;
+    if (map_) ::munmap(const_cast<void*>(map_), size_);
+    map_ = std::exchange(o.map_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    copy_ = std::move(o.copy_);
+    return *this;
+}
+
+InputBytes::~InputBytes() {
+    if (map_) ::munmap(const_cast<void*>(map_), size_);
+}
+
+InputBytes map_input(const std::string& path, size_t limit) {
+    struct stat st {};
+    int fd = open_input(path, st);
+    // Size 0 may still have content (/proc files): those are read.
+    if (fd && S_ISREG(st.st_mode) && st.st_size > 0) {
+        if (uint64_t(st.st_size) > limit) {
+            ::close(fd);
+            too_large(path, limit);
+        }
+        void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            ::close(fd);
+            return InputBytes(p, size_t(st.st_size));
+        }
+    }
+    return InputBytes(read_fd(fd, st, path, limit));
 }
 
 void write_output(const std::string& path, std::span<const uint8_t> bytes, bool binary, bool force) {

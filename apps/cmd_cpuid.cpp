@@ -51,7 +51,7 @@ std::string family_model(const Profile& p) {
 }
 
 void run_show(const CpuidOptions& o) {
-    Profile p = cli::load_profile(o.file);
+    Profile p = o.file == "host" ? host_profile() : cli::load_profile(o.file);
     std::unique_ptr<CpuModel> model;
     try {
         model = std::make_unique<CpuModel>(p);
@@ -104,7 +104,7 @@ void run_show(const CpuidOptions& o) {
 }
 
 void run_check(const CpuidOptions& o) {
-    Profile p = cli::load_profile(o.file);
+    Profile p = o.file == "host" ? host_profile() : cli::load_profile(o.file);
     CpuidCheckOptions co;
     if (!o.xcr0.empty()) co.xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
     if (!o.xss.empty()) co.xss = cli::parse_mask(o.xss, "--xss");

@@ -7,7 +7,9 @@
 
 #include <fmt/core.h>
 
+#include <cstdio>
 #include <memory>
+#include <string>
 
 namespace {
 
@@ -17,26 +19,39 @@ struct DumpOptions {
     bool json = false;
 };
 
-nlohmann::ordered_json area_json(const cli::Area& a, const xsave::Decoded& d) {
-    nlohmann::ordered_json j;
-    if (a.tid) j["tid"] = *a.tid;
-    nlohmann::ordered_json body = xsave::to_json(d);
-    for (auto& [k, v] : body.items()) j[k] = v;
-    j["input"] = {{"kind", a.kind}, {"notes", a.notes}};
-    return j;
+// area_json().dump(2) of the contract, written without the tree; nested `indent` spaces deep.
+void append_area(std::string& out, const cli::Area& a, const xsave::Decoded& d, unsigned indent) {
+    std::string in(indent + 2, ' ');
+    out += "{\n";
+    if (a.tid) out += fmt::format("{}\"tid\": {},\n", in, *a.tid);
+    xsave::append_json_members(out, d, indent + 2);
+    out += ",\n" + in + "\"input\": {\n" + in + "  \"kind\": ";
+    xsave::append_json_string(out, a.kind);
+    out += ",\n" + in + "  \"notes\": ";
+    xsave::append_json_strings(out, a.notes, indent + 4);
+    out += "\n" + in + "}\n" + std::string(indent, ' ') + "}";
+}
+
+void write_stdout(const std::string& s) {
+    if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size()) throw xsave::Error("stdout: cannot write");
 }
 
 void run_dump(const DumpOptions& o) {
+    // Every area is read and checked before the first byte is printed: bad input prints nothing.
     auto areas = cli::load_areas(o.file, o.in);
     bool many = areas.size() > 1 || areas[0].tid;
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    // A core prints one thread at a time, so memory does not grow with the thread count.
+    std::string buf;
     for (size_t i = 0; i < areas.size(); ++i) {
         const auto& a = areas[i];
         for (const auto& w : a.cpu->warnings()) cli::warn(fmt::format("{}: {}", a.cpu->profile().name, w));
         xsave::Decoded d = xsave::decode(a.image, *a.cpu);
         if (o.json) {
-            if (many) all.push_back(area_json(a, d));
-            else fmt::print("{}\n", area_json(a, d).dump(2));
+            buf.clear();
+            if (many) buf += i ? ",\n  " : "[\n  ";
+            append_area(buf, a, d, many ? 2 : 0);
+            if (!many) buf += '\n';
+            write_stdout(buf);   // the first thread goes out with "[": an error there prints nothing
             continue;
         }
         if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
@@ -44,7 +59,7 @@ void run_dump(const DumpOptions& o) {
         for (const auto& w : d.warnings) cli::warn(fmt::format("{}: {}", a.label, w));
         fmt::print("{}", cli::render_dump(d, a.bytes_read));
     }
-    if (o.json && many) fmt::print("{}\n", all.dump(2));
+    if (o.json && many) write_stdout("\n]\n");
 }
 
 } // namespace

@@ -3,18 +3,43 @@
 
 #include <fmt/core.h>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+
+namespace {
+
+// Each group of commands with the names it registers.
+struct Group {
+    void (*add)(CLI::App&);
+    const char* names[4];
+};
+constexpr Group kGroups[] = {
+    {cli::register_dump, {"dump"}},
+    {cli::register_cpuid, {"cpuid"}},
+    {cli::register_convert, {"compact", "standard", "convert", "capture"}},
+    {cli::register_check, {"check"}},
+    {cli::register_layout, {"layout", "hexdump"}},
+    {cli::register_diff, {"diff", "assemble"}},
+};
+
+// Building every command's options costs more than a whole `dump`. When argv[1] names a
+// command nothing else can be parsed (one subcommand at most), so only its group is
+// registered; anything else (--help, a typo) gets all of them for the full messages.
+void register_commands(CLI::App& app, int argc, char** argv) {
+    if (argc > 1)
+        for (const Group& g : kGroups)
+            for (const char* n : g.names)
+                if (n && std::strcmp(n, argv[1]) == 0) return g.add(app);
+    for (const Group& g : kGroups) g.add(app);
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"Inspect, convert, validate and diff x86 XSAVE state snapshots", "xsavetool"};
     app.set_version_flag("--version", std::string("xsavetool ") + XSAVETOOL_VERSION);
     app.require_subcommand(1);
-    cli::register_dump(app);
-    cli::register_cpuid(app);
-    cli::register_convert(app);
-    cli::register_check(app);
-    cli::register_layout(app);
-    cli::register_diff(app);
+    register_commands(app, argc, argv);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -14,6 +14,10 @@ xsave::Profile load_profile(const std::string& spec) {
         } catch (const xsave::Error& e) {
             throw xsave::Error(std::string("stdin: ") + e.what());
         }
+    } else if (spec == "host") {
+        // Commands need only the XSAVE leaves: a tenth of the CPUID queries (cpuid capture
+        // and the cpuid commands read them all).
+        p = xsave::host_profile(xsave::HostLeaves::Xsave);
     } else {
         p = xsave::resolve_profile(spec);
     }

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace cli {
 namespace {
 
@@ -85,12 +87,13 @@ namespace {
 RawInput read_raw_areas(const std::string& path, const std::string& input, const std::string& thread,
                         std::optional<uint64_t> xcr0) {
     try {
-        std::vector<uint8_t> bytes = read_input(path);
+        InputBytes input_bytes = map_input(path);
+        std::span<const uint8_t> bytes = input_bytes.bytes();
         xsave::InputKind kind = input == "auto" ? xsave::detect_input(bytes) : *xsave::input_kind_from_name(input);
         RawInput in;
         in.kind = xsave::input_kind_name(kind);
         switch (kind) {
-        case xsave::InputKind::Raw: in.areas.push_back({path, {}, std::move(bytes), xcr0, {}}); break;
+        case xsave::InputKind::Raw: in.areas.push_back({path, {}, {bytes.begin(), bytes.end()}, xcr0, {}}); break;
         case xsave::InputKind::Hex: {
             auto h = xsave::parse_hex_text({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
             std::string note = fmt::format("hex text ({}), lines {}..{}, {} bytes", xsave::hex_style_name(h.style), h.first_line,
@@ -137,7 +140,11 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
 
         std::shared_ptr<const CpuModel> host;
         bool host_tried = false;
+        // Threads of a core share their XCR0 and size: choose (and build) each model once.
+        struct Chosen { uint64_t xcr0; size_t size; std::shared_ptr<const CpuModel> cpu; std::string name; };
+        std::vector<Chosen> chosen_models;
         std::vector<Area> out;
+        out.reserve(raws.size());
         for (auto& r : raws) {
             Area a;
             a.kind = in.kind;
@@ -151,14 +158,25 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
             if (given) {
                 a.cpu = given;
             } else if (kind == xsave::InputKind::Core && !kernel_layout.empty()) {
-                a.cpu = from_kernel_layout(kernel_layout, *ro.xcr0);
+                auto it = std::find_if(chosen_models.begin(), chosen_models.end(), [&](const Chosen& c) { return c.xcr0 == *ro.xcr0; });
+                if (it == chosen_models.end())
+                    it = chosen_models.insert(chosen_models.end(), Chosen{*ro.xcr0, 0, from_kernel_layout(kernel_layout, *ro.xcr0), {}});
+                a.cpu = it->cpu;
                 a.notes.push_back("layout from the core's NT_X86_XSAVE_LAYOUT note");
             } else {
                 if (!host_tried) host = try_host(), host_tried = true;
                 a.cpu = host;
                 if (kind == xsave::InputKind::Core || kind == xsave::InputKind::Sigframe) {
-                    std::string chosen;
-                    a.cpu = profile_for(*ro.xcr0, r.bytes.size(), host, chosen);
+                    auto it = std::find_if(chosen_models.begin(), chosen_models.end(), [&](const Chosen& c) {
+                        return c.xcr0 == *ro.xcr0 && c.size == r.bytes.size();
+                    });
+                    if (it == chosen_models.end()) {
+                        Chosen c{*ro.xcr0, r.bytes.size(), nullptr, {}};
+                        c.cpu = profile_for(c.xcr0, c.size, host, c.name);
+                        it = chosen_models.insert(chosen_models.end(), std::move(c));
+                    }
+                    a.cpu = it->cpu;
+                    const std::string& chosen = it->name;
                     if (!a.cpu)
                         throw Error(fmt::format("{}: no known CPU lays out XCR0 0x{:x} in {} bytes: pass --cpuid", a.label, *ro.xcr0, r.bytes.size()));
                     if (!chosen.empty())

@@ -71,22 +71,35 @@ TEST_CASE("hw: compact(XSAVE) == XSAVEC and standard(XSAVEC) == XSAVE for 10,000
     const Layout& std_layout = cpu.standard(xcr0);
     const Layout& cmp_layout = cpu.compacted(xcr0);
 
-    int mxcsr_rule = 0, sse_in_use = 0, x87_in_use = 0;
+    int mxcsr_rule = 0, sse_in_use = 0, x87_in_use = 0, interrupted = 0;
     constexpr int kStates = 10000;
     for (int seed = 1; seed <= kStates; ++seed) {
         INFO("seed " << seed);
         RandomStateOptions ro;
         ro.xstate_bv = std::mt19937_64(seed)() & mask;
         auto state = random_standard_state(cpu, xcr0, uint64_t(seed), ro);
-        auto out = hw::hw_load_and_save(state, xcr0, kFill);
+        const uint32_t mxcsr = uint32_t(load_le(&state[kMxcsrOffset], 4));
+        const uint64_t expect_bv = load_le(&state[kXstateBvOffset], 8) & mask;
+        const uint64_t expect_c_bv = expect_bv | (mxcsr != kMxcsrInit ? 2 : 0);
+        // An interrupt between XSAVE, XSAVEC and XSAVEOPT may leave a component in use that was not
+        // (the SDM lets XINUSE[i] be 1 in the init state; under a hypervisor a VM exit does
+        // it): such a run is repeated, and repeats are counted and bounded below.
+        hw::SaveOutputs out;
+        for (int attempt = 0;; ++attempt) {
+            out = hw::hw_load_and_save(state, xcr0, kFill);
+            bool agree = (load_le(&out.xsave[kXstateBvOffset], 8) & xcr0) == expect_bv &&
+                         load_le(&out.xsavec[kXstateBvOffset], 8) == expect_c_bv &&
+                         (out.xsaveopt.empty() || (load_le(&out.xsaveopt[kXstateBvOffset], 8) & xcr0) == expect_bv);
+            if (agree || attempt == 2) break;
+            ++interrupted;
+        }
         REQUIRE(out.xsave.size() == std_layout.total_size);
         REQUIRE(out.xsavec.size() == cmp_layout.total_size);
 
         const uint64_t s_bv = load_le(&out.xsave[kXstateBvOffset], 8) & xcr0;
         const uint64_t c_bv = load_le(&out.xsavec[kXstateBvOffset], 8);
-        const uint32_t mxcsr = uint32_t(load_le(&state[kMxcsrOffset], 4));
         // The state we loaded is what XSAVE reports (random registers are never all zero).
-        REQUIRE(s_bv == (load_le(&state[kXstateBvOffset], 8) & mask));
+        REQUIRE(s_bv == expect_bv);
         REQUIRE(load_le(&out.xsavec[kXcompBvOffset], 8) == (xcr0 | kCompactedBit));
         // XSAVEC's MXCSR rule: XSTATE_BV[1] also when only MXCSR differs from 0x1F80.
         REQUIRE(c_bv == (s_bv | (mxcsr != kMxcsrInit ? 2 : 0)));
@@ -136,4 +149,6 @@ TEST_CASE("hw: compact(XSAVE) == XSAVEC and standard(XSAVEC) == XSAVE for 10,000
     CHECK(mxcsr_rule > kStates / 10);
     CHECK(sse_in_use > kStates / 3);
     CHECK(x87_in_use > kStates / 3);
+    // Repeats are rare (about one in 10,000 here): more means XSAVEC disagrees for real.
+    CHECK(interrupted <= kStates / 100);
 }

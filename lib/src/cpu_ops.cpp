@@ -165,7 +165,7 @@ uint32_t standard_size() {
 uint32_t compacted_size(uint64_t mask) {
     require_xsave();
     // The one layout engine, fed with this CPU's own CPUID.
-    static const CpuModel host(host_profile());
+    static const CpuModel host(host_profile(HostLeaves::Xsave));
     return host.compacted(mask & (host.supported_xcr0() | host.supported_xss())).total_size;
 }
 

@@ -125,8 +125,11 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
                                          mask_names(outside)));
 
     std::vector<Ranked> regs;
+    regs.reserve(256);   // x87 to AVX-512 has about 200; growth is fine past that
     unsigned seq = 0;
-    for (unsigned bit : L.bits()) {
+    const std::vector<unsigned> bits = L.bits();
+    d.components.reserve(bits.size());
+    for (unsigned bit : bits) {
         DecodedComponent dc;
         dc.bit = bit;
         dc.name = component_name(bit);
@@ -142,6 +145,9 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
             if (dc.in_use) std::copy_n(img.bytes.begin() + dc.offset, dc.size, v.bytes.begin());
             dc.fields.push_back(std::move(v));
         } else {
+            size_t n = 0;
+            for (const auto& f : info->fields) n += f.count;
+            dc.fields.reserve(n);
             for (const auto& f : info->fields)
                 for (unsigned i = 0; i < f.count; ++i) {
                     // Fields past the enumerated size (e.g. LBR entries beyond the depth) do not exist.
@@ -155,6 +161,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
         d.components.push_back(std::move(dc));
     }
     // Composed views: present when every part's component is in the layout.
+    std::vector<uint8_t> part;
     for (const auto& view : all_views()) {
         bool ok = true;
         for (const auto& p : view.parts)
@@ -162,7 +169,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
         if (!ok) continue;
         for (unsigned i = 0; i < view.count; ++i) {
             Value v{fmt::format("{}{}", view.prefix, i), {}, Show::Hex};
-            std::vector<uint8_t> part;
+            v.bytes.reserve(view.width);
             for (const auto& p : view.parts) {
                 if (p.prefix.empty()) continue;
                 v.bit = p.bit;
@@ -182,6 +189,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
     }
     d.trailing_data.assign(img.bytes.begin() + L.total_size, img.bytes.end());
     std::stable_sort(regs.begin(), regs.end(), [](const Ranked& a, const Ranked& b) { return a.rank < b.rank; });
+    d.registers.reserve(regs.size());
     for (auto& r : regs) d.registers.push_back(std::move(r.v));
     return d;
 }

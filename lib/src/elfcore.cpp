@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace xsave {
 namespace {
@@ -142,6 +144,7 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
     int32_t tid = 0;
     size_t notes = 0;
     uint64_t note_bytes = 0;   // segments may overlap; their total bounds what we copy
+    std::vector<std::pair<std::string_view, uint32_t>> seen;   // (owner, type) already named
     for (uint64_t i = 0; i < n; ++i) {
         uint64_t ph = phoff + i * kPhdrSize;
         if (r.u32(ph) != kPtNote) continue;
@@ -177,10 +180,14 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
                 }
             }
             ++core.ignored_notes;
+            // Each thread repeats the same few kinds: name a kind only the first time it is seen.
+            if (core.ignored_note_types.size() >= kMaxNoteKinds) return;
+            std::pair<std::string_view, uint32_t> id{note.owner, note.type};
+            if (std::find(seen.begin(), seen.end(), id) != seen.end()) return;
+            seen.push_back(id);
             auto kind = note_kind(note.owner, note.type);
-            if (core.ignored_note_types.size() < kMaxNoteKinds &&
-                std::find(core.ignored_note_types.begin(), core.ignored_note_types.end(), kind) ==
-                    core.ignored_note_types.end())
+            if (std::find(core.ignored_note_types.begin(), core.ignored_note_types.end(), kind) ==
+                core.ignored_note_types.end())
                 core.ignored_note_types.push_back(kind);
         });
     }

@@ -1,4 +1,4 @@
-// The host's profile: every CPUID leaf that matters, XCR0 and MXCSR_MASK.
+// The host's profile: the CPUID leaves that matter, XCR0 and MXCSR_MASK.
 #include "xsave/error.hpp"
 #include "xsave/profile.hpp"
 
@@ -26,7 +26,7 @@ bool all_zero(const CpuidLeaf& l) { return (l.eax | l.ebx | l.ecx | l.edx) == 0;
 constexpr uint32_t kMaxSubleaves = 64;
 
 // Adds `leaf` with the subleaves it defines. Unknown leaves get subleaf 0 only.
-void add_leaf(Profile& p, uint32_t leaf) {
+void add_leaf(Profile& p, uint32_t leaf, HostLeaves which) {
     CpuidLeaf l0 = query(leaf, 0);
     p.leaves.push_back(l0);
     auto upto = [&](uint32_t last) {   // subleaves 1..last
@@ -50,14 +50,22 @@ void add_leaf(Profile& p, uint32_t leaf) {
     case 0x7: case 0x14: case 0x17: case 0x18: case 0x1D: case 0x20: case 0x24:
         upto(l0.eax);            // EAX of subleaf 0 is the last subleaf
         break;
-    case 0xD:
-        // Every subleaf is queried; all-zero ones (unsupported bits) are left out, as
-        // `cpuid -r` does, except 0 and 1 which always describe the feature set.
-        for (uint32_t s = 1; s < 64; ++s) {
+    case 0xD: {
+        // All-zero subleaves are left out, as `cpuid -r` does, except 0 and 1 which always
+        // describe the feature set. Subleaf n >= 2 is zero unless bit n is supported (SDM
+        // 13.2), so Xsave skips the others; All asks anyway, for hypervisors that disagree.
+        CpuidLeaf l1 = query(leaf, 1);
+        p.leaves.push_back(l1);
+        uint64_t bits = which == HostLeaves::All
+                            ? ~0ull
+                            : (uint64_t(l0.edx) << 32 | l0.eax | uint64_t(l1.edx) << 32 | l1.ecx);
+        for (uint32_t s = 2; s < 64; ++s) {
+            if (!(bits >> s & 1)) continue;
             CpuidLeaf l = query(leaf, s);
-            if (s == 1 || !all_zero(l)) p.leaves.push_back(l);
+            if (!all_zero(l)) p.leaves.push_back(l);
         }
         break;
+    }
     case 0xF: upto(1); break;
     case 0x10: upto(3); break;
     case 0x12:                   // SGX: 0, 1, then EPC sections until type 0
@@ -90,15 +98,29 @@ uint32_t fxsave_mxcsr_mask() {
 
 } // namespace
 
-Profile host_profile() {
+Profile host_profile(HostLeaves which) {
     Profile p;
     CpuidLeaf l0 = query(0, 0);
     // Guard against garbage from a broken hypervisor: real CPUs stay far below 0x100.
     uint32_t max_basic = l0.eax < 0x100 ? l0.eax : 0xFF;
-    for (uint32_t leaf = 0; leaf <= max_basic; ++leaf) add_leaf(p, leaf);
     uint32_t max_ext = query(0x80000000, 0).eax;
-    if (max_ext >= 0x80000000 && max_ext < 0x80000100)
-        for (uint32_t leaf = 0x80000000; leaf <= max_ext; ++leaf) add_leaf(p, leaf);
+    bool ext_ok = max_ext >= 0x80000000 && max_ext < 0x80000100;
+    if (which == HostLeaves::All) {
+        for (uint32_t leaf = 0; leaf <= max_basic; ++leaf) add_leaf(p, leaf, which);
+        if (ext_ok)
+            for (uint32_t leaf = 0x80000000; leaf <= max_ext; ++leaf) add_leaf(p, leaf, which);
+    } else {
+        for (uint32_t leaf : {0u, 1u, 7u, 0xDu})
+            if (leaf <= max_basic) add_leaf(p, leaf, which);
+        if (ext_ok)
+            for (uint32_t leaf : {0x80000000u, 0x80000001u})
+                if (leaf <= max_ext) add_leaf(p, leaf, which);
+    }
+    // Leaves already read are not asked again.
+    auto get = [&](uint32_t leaf) {
+        const CpuidLeaf* l = p.find(leaf, 0);
+        return l ? *l : query(leaf, 0);
+    };
 
     char vendor[13];
     std::memcpy(vendor, &l0.ebx, 4);
@@ -108,9 +130,9 @@ Profile host_profile() {
     p.vendor = vendor;
 
     std::string brand;
-    if (max_ext >= 0x80000004 && max_ext < 0x80000100) {
+    if (max_ext >= 0x80000004 && ext_ok) {
         for (uint32_t leaf = 0x80000002; leaf <= 0x80000004; ++leaf) {
-            CpuidLeaf l = query(leaf, 0);
+            CpuidLeaf l = get(leaf);
             for (uint32_t r : {l.eax, l.ebx, l.ecx, l.edx})
                 for (int i = 0; i < 4; ++i) {
                     char c = char(r >> (8 * i));
@@ -123,7 +145,7 @@ Profile host_profile() {
     }
     p.name = "host: " + (brand.empty() ? p.vendor : brand);
 
-    CpuidLeaf l1 = query(1, 0);
+    CpuidLeaf l1 = get(1);
     if (l1.ecx >> 27 & 1) {   // OSXSAVE: XGETBV is usable
         p.xcr0 = xgetbv(0);
         // IA32_XSS is an MSR: user space cannot read it, and XGETBV(1) returns
@@ -136,7 +158,7 @@ Profile host_profile() {
 
 #else
 
-Profile host_profile() { throw Error("host: CPUID is only available on x86 processors"); }
+Profile host_profile(HostLeaves) { throw Error("host: CPUID is only available on x86 processors"); }
 
 #endif
 

@@ -33,7 +33,14 @@ struct Profile {
 Profile profile_from_json(std::string_view text);
 std::string profile_to_json(const Profile& p);
 
-// This machine: CPUID, XGETBV(0), XGETBV(1) where supported, and MXCSR_MASK from FXSAVE.
-Profile host_profile();
+// Which leaves host_profile() reads. A hypervisor may intercept CPUID (~6.5 us each under
+// KVM), and the full set is over a hundred queries: layouts need far fewer.
+enum class HostLeaves : uint8_t {
+    All,     // every leaf and subleaf that matters, as `cpuid -r` records them
+    Xsave,   // the leaves minimal_profile() keeps; leaf 0xD only for supported bits
+};
+
+// This machine: CPUID, XGETBV(0) where supported, and MXCSR_MASK from FXSAVE.
+Profile host_profile(HostLeaves which = HostLeaves::All);
 
 } // namespace xsave
