@@ -2,6 +2,7 @@
 #include "inline_profiles.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/error.hpp"
+#include "xsave/random_state.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -137,4 +138,41 @@ TEST_CASE("a standard area saved with a smaller XCR0 is read with the components
     // With AVX-512 state in use, 832 bytes cannot hold it.
     b[512] = 0x23;
     CHECK_THROWS_WITH(read_image(b, cpu), "832 bytes, but the standard layout for the profile's XCR0 0xe7 needs 2432: AVX-512 opmask (bit 5) at 0x340..0x380 is missing (--xcr0 says which components the area holds)");
+}
+
+TEST_CASE("streamed dump JSON is byte for byte the tree's dump(2), at any depth") {
+    auto check = [](const Decoded& d) {
+        const std::string tree = to_json(d).dump(2);
+        std::string s = "{\n";
+        append_json_members(s, d, 2);
+        s += "\n}";
+        CHECK(s == tree);
+        // Nested two levels deeper: every line of the tree shifted by 4, the braces excepted.
+        std::string nested = "{\n";
+        append_json_members(nested, d, 6);
+        nested += "\n}";
+        std::string shifted;
+        for (size_t i = 0; i < tree.size(); ++i) {
+            shifted += tree[i];
+            if (tree[i] == '\n' && i + 2 < tree.size()) shifted += "    ";
+        }
+        CHECK(nested == shifted);
+    };
+    CpuModel host(testing::epyc_host());
+    check(decode(read_image(testing::read_bytes(testing::data_path("whpx-832.bin")), host), host));
+
+    CpuModel spr(testing::sapphire_rapids());
+    const uint64_t xcr0 = spr.enabled_xcr0();
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+        auto b = random_standard_state(spr, xcr0, seed);
+        b[470] = uint8_t(seed);                                   // reserved legacy bytes
+        if (seed % 3 == 0) b.insert(b.end(), {0xde, 0xad});       // trailing data
+        INFO("seed " << seed);
+        check(decode(read_image(b, spr, {xcr0}), spr));
+    }
+    // A name that needs escaping goes through the tree's own escaping.
+    Decoded d = decode(read_image(testing::read_bytes(testing::data_path("whpx-832.bin")), host), host);
+    d.warnings.push_back("quote \" backslash \\ tab \t and \xc3\xa9");
+    d.profile = "p\"q";
+    check(d);
 }

@@ -34,7 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         xsave::Image img = xsave::read_image(std::move(area), cpu, ro);
         (void)img.trailing();
         xsave::Decoded d = xsave::decode(img, cpu);
-        std::string json = xsave::to_json(d).dump();
+        std::string json = xsave::to_json(d).dump(2);
+        // The streamed text (dump --json of a core) must be the tree's text exactly.
+        std::string streamed = "{\n";
+        xsave::append_json_members(streamed, d, 2);
+        streamed += "\n}";
+        if (streamed != json) __builtin_trap();
         for (const auto& v : d.registers) (void)xsave::show_value(v);
         if (flags & 0x10) {
             xsave::DiffOptions dopt;

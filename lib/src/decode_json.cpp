@@ -54,18 +54,55 @@ bool unique_names(const std::vector<Value>& vs) {
     return std::adjacent_find(names.begin(), names.end()) == names.end();
 }
 
+// `n` items between `open` and `close` as dump(2) writes them, the closing one at `indent`;
+// item(k) writes the k-th item, its own indentation included.
+template <class F>
+void append_list(std::string& out, size_t n, unsigned indent, char open, char close, F&& item) {
+    out += open;
+    if (n) {
+        out += '\n';
+        for (size_t k = 0; k < n; ++k) {
+            if (k) out += ",\n";
+            item(k);
+        }
+        out += '\n';
+        pad(out, indent);
+    }
+    out += close;
+}
+
+// An object's members at `indent`: m["key"] writes the separator and the key, then the value follows.
+class Members {
+public:
+    Members(std::string& out, unsigned indent) : out_(out), indent_(indent) {}
+    std::string& operator[](std::string_view k) {
+        if (!first_) out_ += ",\n";
+        first_ = false;
+        key(out_, indent_, k);
+        return out_;
+    }
+
+private:
+    std::string& out_;
+    unsigned indent_;
+    bool first_ = true;
+};
+
 // {"name": "0x..", ...} at `indent` (the closing brace's column).
 void append_values(std::string& out, const std::vector<Value>& vs, unsigned indent) {
-    if (vs.empty()) {
-        out += "{}";
-        return;
-    }
-    out += "{\n";
-    for (size_t i = 0; i < vs.size(); ++i) {
-        if (i) out += ",\n";
+    append_list(out, vs.size(), indent, '{', '}', [&](size_t i) {
         key(out, indent + 2, vs[i].name);
         append_hex_value(out, vs[i].bytes);
-    }
+    });
+}
+
+// An object nested at `indent` whose members body(m) writes.
+template <class F>
+void append_object(std::string& out, unsigned indent, F&& body) {
+    pad(out, indent);
+    out += "{\n";
+    Members m(out, indent + 2);
+    body(m);
     out += '\n';
     pad(out, indent);
     out += '}';
@@ -102,113 +139,42 @@ void append_json_members(std::string& out, const Decoded& d, unsigned indent) {
     if (!unique_names(d.registers) ||
         !std::all_of(d.components.begin(), d.components.end(), [](const auto& c) { return unique_names(c.fields); }))
         return append_members_from_tree(out, d, std::max(indent, 2u));
-    const unsigned i1 = indent, i2 = indent + 2, i3 = indent + 4;
-    key(out, i1, "format");
-    append_json_string(out, format_name(d.format));
-    out += ",\n";
-    key(out, i1, "size");
-    append_number(out, d.size);
-    out += ",\n";
-    key(out, i1, "trailing_bytes");
-    append_number(out, d.trailing);
-    out += ",\n";
-    key(out, i1, "xstate_bv");
-    append_json_string(out, hex_u64(d.xstate_bv));
-    out += ",\n";
-    key(out, i1, "xcomp_bv");
-    append_json_string(out, hex_u64(d.xcomp_bv));
-    out += ",\n";
-    key(out, i1, "profile");
-    append_json_string(out, d.profile);
-    out += ",\n";
-
-    key(out, i1, "components");
-    if (d.components.empty()) out += "[]";
-    else {
-        out += "[\n";
-        for (size_t k = 0; k < d.components.size(); ++k) {
-            const auto& c = d.components[k];
-            if (k) out += ",\n";
-            pad(out, i2);
-            out += "{\n";
-            key(out, i3, "bit");
-            append_number(out, c.bit);
-            out += ",\n";
-            key(out, i3, "name");
-            append_json_string(out, c.name);
-            out += ",\n";
-            key(out, i3, "offset");
-            append_number(out, c.offset);
-            out += ",\n";
-            key(out, i3, "size");
-            append_number(out, c.size);
-            out += ",\n";
-            key(out, i3, "in_use");
-            out += c.in_use ? "true" : "false";
-            out += ",\n";
-            key(out, i3, "supervisor");
-            out += c.supervisor ? "true" : "false";
-            out += ",\n";
-            key(out, i3, "fields");
-            append_values(out, c.fields, i3);
-            out += '\n';
-            pad(out, i2);
-            out += '}';
-        }
-        out += '\n';
-        pad(out, i1);
-        out += ']';
-    }
-    out += ",\n";
-
-    key(out, i1, "registers");
-    append_values(out, d.registers, i1);
-    out += ",\n";
-
-    key(out, i1, "reserved_bytes");
-    if (d.reserved.empty()) out += "[]";
-    else {
-        out += "[\n";
-        for (size_t k = 0; k < d.reserved.size(); ++k) {
-            if (k) out += ",\n";
-            pad(out, i2);
-            out += "{\n";
-            key(out, i3, "offset");
-            append_number(out, d.reserved[k].offset);
-            out += ",\n";
-            key(out, i3, "bytes");
-            append_hex_bytes(out, d.reserved[k].bytes);
-            out += '\n';
-            pad(out, i2);
-            out += '}';
-        }
-        out += '\n';
-        pad(out, i1);
-        out += ']';
-    }
-    out += ",\n";
-
-    key(out, i1, "trailing");
-    append_hex_bytes(out, d.trailing_data);
-    out += ",\n";
-    key(out, i1, "warnings");
-    append_json_strings(out, d.warnings, i1);
+    const unsigned i1 = indent, i2 = indent + 2;
+    Members m(out, i1);
+    append_json_string(m["format"], format_name(d.format));
+    append_number(m["size"], d.size);
+    append_number(m["trailing_bytes"], d.trailing);
+    append_json_string(m["xstate_bv"], hex_u64(d.xstate_bv));
+    append_json_string(m["xcomp_bv"], hex_u64(d.xcomp_bv));
+    append_json_string(m["profile"], d.profile);
+    append_list(m["components"], d.components.size(), i1, '[', ']', [&](size_t k) {
+        const auto& c = d.components[k];
+        append_object(out, i2, [&](Members& cm) {
+            append_number(cm["bit"], c.bit);
+            append_json_string(cm["name"], c.name);
+            append_number(cm["offset"], c.offset);
+            append_number(cm["size"], c.size);
+            cm["in_use"] += c.in_use ? "true" : "false";
+            cm["supervisor"] += c.supervisor ? "true" : "false";
+            append_values(cm["fields"], c.fields, i2 + 2);
+        });
+    });
+    append_values(m["registers"], d.registers, i1);
+    append_list(m["reserved_bytes"], d.reserved.size(), i1, '[', ']', [&](size_t k) {
+        append_object(out, i2, [&](Members& rm) {
+            append_number(rm["offset"], d.reserved[k].offset);
+            append_hex_bytes(rm["bytes"], d.reserved[k].bytes);
+        });
+    });
+    append_hex_bytes(m["trailing"], d.trailing_data);
+    append_json_strings(m["warnings"], d.warnings, i1);
 }
 
 void append_json_strings(std::string& out, const std::vector<std::string>& v, unsigned indent) {
-    if (v.empty()) {
-        out += "[]";
-        return;
-    }
-    out += "[\n";
-    for (size_t k = 0; k < v.size(); ++k) {
-        if (k) out += ",\n";
+    append_list(out, v.size(), indent, '[', ']', [&](size_t k) {
         pad(out, indent + 2);
         append_json_string(out, v[k]);
-    }
-    out += '\n';
-    pad(out, indent);
-    out += ']';
+    });
 }
 
 } // namespace xsave
