@@ -1,6 +1,7 @@
 #pragma once
 // Shared pieces of the xsavetool command line: registration, input, output, colour.
 #include "xsave/error.hpp"
+#include "xsave/file_bytes.hpp"
 #include "xsave/profile.hpp"
 
 #include <CLI/CLI.hpp>
@@ -23,30 +24,10 @@ void register_diff(CLI::App& app);      // diff, assemble
 void set_exit_code(int code);
 int exit_code();
 
-// Reads a whole file, or stdin for "-". Throws xsave::Error("FILE: why") for a missing,
-// unreadable or non-regular file, or one larger than `limit` bytes.
-std::vector<uint8_t> read_input(const std::string& path, size_t limit = 256u << 20);
-
-// The same input without a copy: a regular file is mapped read-only (a core's memory
-// segments are never touched, so they never count against RSS); stdin, pipes and empty or
-// unmappable files are read as read_input does. Same errors and limit.
-class InputBytes {
-public:
-    InputBytes() = default;
-    explicit InputBytes(std::vector<uint8_t> v) : copy_(std::move(v)) {}
-    InputBytes(const void* map, size_t size) : map_(map), size_(size) {}
-    InputBytes(InputBytes&& o) noexcept { *this = std::move(o); }
-    InputBytes& operator=(InputBytes&& o) noexcept;
-    ~InputBytes();
-    std::span<const uint8_t> bytes() const {
-        return map_ ? std::span(static_cast<const uint8_t*>(map_), size_) : std::span<const uint8_t>(copy_);
-    }
-private:
-    const void* map_ = nullptr;
-    size_t size_ = 0;
-    std::vector<uint8_t> copy_;
-};
-InputBytes map_input(const std::string& path, size_t limit = 256u << 20);
+// Reads a whole file, or stdin for "-" (xsave::read_file).
+inline std::vector<uint8_t> read_input(const std::string& path, size_t limit = xsave::kMaxInputBytes) {
+    return xsave::read_file(path, limit);
+}
 
 // "host", a built-in profile name, or a file. Throws xsave::Error.
 xsave::Profile load_profile(const std::string& spec);

@@ -6,6 +6,7 @@
 #include "xsave/cpu_ops.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/image.hpp"
+#include "xsave/open.hpp"
 #include "xsave/validate.hpp"
 
 #include <fmt/core.h>
@@ -104,12 +105,16 @@ void run_check(const CheckCmdOptions& o) {
         if (co.target != Target::Mshv) throw Error("--guest-xcr0 applies to --for mshv only");
         co.guest_xcr0 = cli::parse_mask(o.guest_xcr0, "--guest-xcr0");
     }
-    auto in = cli::read_raw_areas(o.file, o.input, o.thread, std::nullopt);
+    xsave::OpenOptions oo;
+    oo.input = o.input;
+    oo.thread = o.thread;
+    auto in = xsave::read_source_file(o.file, oo);
     CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     for (const auto& w : cpu.warnings()) cli::warn(w);
 
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     for (const auto& area : in.areas) {
+        const std::string label = area.label.empty() ? o.file : o.file + " " + area.label;
         const std::vector<uint8_t>& bytes = area.bytes;
         CheckResult r = check_area(bytes, cpu, co);
         uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
@@ -125,16 +130,16 @@ void run_check(const CheckCmdOptions& o) {
             all.push_back(std::move(j));
         } else {
             for (const auto& n : area.notes) fmt::print("input: {}\n", n);
-            print_text(area.label, r, xstate_bv, xcomp_bv, oc);
+            print_text(label, r, xstate_bv, xcomp_bv, oc);
         }
         if (oc && !oc->agrees())
-            cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", area.label,
+            cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", label,
                                   oc->verdict.accepted ? "accepted" : "rejected",
                                   oc->predicted_accept ? "accepted" : "rejected"));
         if (!ok) cli::set_exit_code(1);
     }
-    // Cores give an array (one object per thread, with "tid"); other inputs one object.
-    if (o.json) fmt::print("{}\n", in.kind == "core" ? all.dump(2) : all[0].dump(2));
+    // Multi-area inputs (cores, snapshots) give an array, one object per thread with "tid".
+    if (o.json) fmt::print("{}\n", in.areas[0].tid ? all.dump(2) : all[0].dump(2));
 }
 
 } // namespace
@@ -143,8 +148,7 @@ void cli::register_check(CLI::App& app) {
     auto o = std::make_shared<CheckCmdOptions>();
     auto* cmd = app.add_subcommand("check", "Would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this XSAVE area? (exit 0 accepted, 1 rejected)");
     cmd->add_option("file", o->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
-    cmd->add_option("--input", o->input, "input kind: auto, raw, hex, core, sigframe")
-        ->check(CLI::IsMember({"auto", "raw", "hex", "core", "sigframe"}));
+    cli::add_input_option(cmd, o->input);
     cmd->add_option("--thread", o->thread, "core files: all (default) or a thread ID");
     o->profile.add(cmd, "--cpuid", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
     cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv");

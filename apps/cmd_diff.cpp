@@ -140,7 +140,7 @@ void cli::register_diff(CLI::App& app) {
     o->in_a.add(cmd);
     cmd->add_option("--cpuid-b", o->in_b.profile.spec, "CPUID profile for B (default: --cpuid)");
     cmd->add_option("--xcr0-b", o->in_b.xcr0, "standard form: the XCR0 B was saved with");
-    cmd->add_option("--input-b", o->in_b.input, "input kind of B")->check(CLI::IsMember({"auto", "raw", "hex", "core", "sigframe"}));
+    cli::add_input_option(cmd, o->in_b.input, "--input-b");
     cmd->add_flag("--bytes", o->bytes, "raw byte-level diff, each range named");
     cmd->add_option("--ignore", o->ignore, "names to leave out: registers, components, format, xstate_bv, xcomp_bv (comma-separated)")
         ->allow_extra_args(false);

@@ -3,6 +3,7 @@
 #include "dump_text.hpp"
 #include "sources.hpp"
 
+#include "xsave/area_json.hpp"
 #include "xsave/decode.hpp"
 
 #include <fmt/core.h>
@@ -18,19 +19,6 @@ struct DumpOptions {
     cli::InputOptions in;
     bool json = false;
 };
-
-// area_json().dump(2) of the contract, written without the tree; nested `indent` spaces deep.
-void append_area(std::string& out, const cli::Area& a, const xsave::Decoded& d, unsigned indent) {
-    std::string in(indent + 2, ' ');
-    out += "{\n";
-    if (a.tid) out += fmt::format("{}\"tid\": {},\n", in, *a.tid);
-    xsave::append_json_members(out, d, indent + 2);
-    out += ",\n" + in + "\"input\": {\n" + in + "  \"kind\": ";
-    xsave::append_json_string(out, a.kind);
-    out += ",\n" + in + "  \"notes\": ";
-    xsave::append_json_strings(out, a.notes, indent + 4);
-    out += "\n" + in + "}\n" + std::string(indent, ' ') + "}";
-}
 
 void write_stdout(const std::string& s) {
     if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size()) throw xsave::Error("stdout: cannot write");
@@ -49,13 +37,14 @@ void run_dump(const DumpOptions& o) {
         if (o.json) {
             buf.clear();
             if (many) buf += i ? ",\n  " : "[\n  ";
-            append_area(buf, a, d, many ? 2 : 0);
+            xsave::append_area_json(buf, a, d, many ? 2 : 0);
             if (!many) buf += '\n';
             write_stdout(buf);   // the first thread goes out with "[": an error there prints nothing
             continue;
         }
         if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
         for (const auto& n : a.notes) fmt::print("input       {}\n", n);
+        for (const auto& [name, value] : a.context) fmt::print("context     {:<8} {}\n", name, value);
         for (const auto& w : d.warnings) cli::warn(fmt::format("{}: {}", a.label, w));
         fmt::print("{}", cli::render_dump(d, a.bytes_read));
     }

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <vector>
 
+#include "skips.hpp"
+
 namespace testing {
 
 inline std::string data_path(const std::string& rel) { return std::string(XSAVE_TEST_DATA) + "/" + rel; }
@@ -33,11 +35,13 @@ inline void write_bytes(const std::string& path, const std::vector<uint8_t>& b) 
 }
 
 // Under ctest (XSAVE_CTEST=1) a skipped test exits 4, reported as skipped; run by hand it
-// only prints why and the test case ends early without failing.
+// prints why, ends the test case early, and is listed as skipped at the end of the run.
 #define SKIP_TEST(why)                                                                  \
     do {                                                                                \
         std::cerr << "SKIPPED: " << (why) << std::endl;                                 \
         if (std::getenv("XSAVE_CTEST")) std::_Exit(4);                                  \
+        testing::skipped_cases().push_back(                                             \
+            Catch::getResultCapture().getCurrentTestName() + ": " + std::string(why));  \
         return;                                                                         \
     } while (0)
 

@@ -3,6 +3,7 @@
 #include "xsave/error.hpp"
 #include "xsave/image.hpp"
 #include "xsave/input.hpp"
+#include "xsave/open.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -58,7 +59,7 @@ TEST_CASE("a real signal frame from this process", "[sigframe]") {
 
     std::span<const uint8_t> frame(captured, captured_size);
     CHECK(is_sigframe(frame));
-    CHECK(detect_input(frame) == InputKind::Sigframe);
+    CHECK(detect_input_format(frame).name == "sigframe");
     auto f = read_sigframe(frame);
     CHECK(f.xstate_size + 4 == captured_size);
     CHECK(f.extended_size == f.xstate_size + 4);

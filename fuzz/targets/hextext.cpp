@@ -2,9 +2,10 @@
 #include "../fuzz_common.hpp"
 
 #include "xsave/input.hpp"
+#include "xsave/open.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    (void)xsave::detect_input({data, size});
+    (void)xsave::detect_input_format({data, size});
     try {
         xsave::HexText h = xsave::parse_hex_text(fuzz::as_text(data, size));
         (void)xsave::hex_style_name(h.style);

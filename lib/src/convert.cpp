@@ -155,12 +155,12 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
         bool many = __builtin_popcountll(bad) > 1;
         std::string why = (!to_compacted && sup == bad) ? "standard form has no place for supervisor state"
                                                          : fmt::format("the target layout lacks {}", many ? "them" : "it");
-        throw Error(fmt::format("{} {} in use but {}; {}{} discards {}", describe(bad), many ? "are" : "is", why,
+        throw LossError(fmt::format("{} {} in use but {}; {}{} discards {}", describe(bad), many ? "are" : "is", why,
                                 drop_flag(bad), sup ? " or --drop supervisor" : "", many ? "them" : "it"));
     }
     if (uint64_t bad = mismatch & ~allowed) {
         unsigned b = unsigned(__builtin_ctzll(bad));
-        throw Error(fmt::format("{} is in use but is {} bytes here and {} bytes in the target layout; {} discards it",
+        throw LossError(fmt::format("{} is in use but is {} bytes here and {} bytes in the target layout; {} discards it",
                                 describe(1ull << b), S.size[b], T.size[b], drop_flag(bad)));
     }
     return (lacking | mismatch) & use;

@@ -12,4 +12,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A conversion refused because it would drop in-use state; the message names the state and
+// the option that allows it.
+class LossError : public Error {
+public:
+    using Error::Error;
+};
+
 } // namespace xsave

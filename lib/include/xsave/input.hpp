@@ -12,13 +12,8 @@ namespace xsave {
 
 // ---------------------------------------------------------------- detection
 
-enum class InputKind : uint8_t { Raw, Hex, Core, Sigframe };
-const char* input_kind_name(InputKind k);                         // "raw", "hex", "core", "sigframe"
-std::optional<InputKind> input_kind_from_name(std::string_view name);
-
-// ELF magic -> Core; FP_XSTATE_MAGIC1 at 464 and MAGIC2 at xstate_size -> Sigframe;
-// text that is mostly printable and holds a run of hex byte lines -> Hex; else Raw.
-InputKind detect_input(std::span<const uint8_t> bytes);
+// Text as people paste it: no NUL, nearly all printable, enough hex digits to hold bytes.
+bool looks_like_hex_text(std::span<const uint8_t> bytes);
 
 // ---------------------------------------------------------------- hex text
 

@@ -1,0 +1,242 @@
+// xsave::open: input format, thread selection, and the CPU model each area is read with.
+#include "xsave/open.hpp"
+
+#include "xsave/components.hpp"
+#include "xsave/error.hpp"
+#include "xsave/file_bytes.hpp"
+#include "xsave/import.hpp"
+#include "xsave/profile.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+#include <sys/stat.h>
+
+namespace xsave {
+
+const InputFormat* find_input_format(std::string_view name) {
+    for (const auto& f : input_formats())
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+const InputFormat& detect_input_format(std::span<const uint8_t> bytes) {
+    for (const auto& f : input_formats())
+        if (f.detect && f.detect(bytes)) return f;
+    return *find_input_format("raw");
+}
+
+std::string input_format_names() {
+    std::string s = "auto";
+    for (const auto& f : input_formats()) s += fmt::format(", {}", f.name);
+    return s;
+}
+
+std::shared_ptr<const CpuModel> host_model() {
+    static const std::shared_ptr<const CpuModel> host = []() -> std::shared_ptr<const CpuModel> {
+        try {
+            // Reading inputs needs only the XSAVE leaves: a tenth of the CPUID queries.
+            return std::make_shared<const CpuModel>(host_profile(HostLeaves::Xsave));
+        } catch (const Error&) {
+            return nullptr;   // not an x86 with XSAVE: only built-in or given profiles
+        }
+    }();
+    return host;
+}
+
+namespace {
+
+// Built-in models, each built on first use and kept for the process.
+std::shared_ptr<const CpuModel> builtin_model(size_t i) {
+    static std::mutex mu;
+    static std::vector<std::shared_ptr<const CpuModel>> models(builtin_profiles().size());
+    std::lock_guard lock(mu);
+    if (!models[i]) models[i] = std::make_shared<const CpuModel>(builtin_profile(builtin_profiles()[i].name));
+    return models[i];
+}
+
+[[noreturn]] void rethrow_with_path(const std::string& path, const Error& e) {
+    std::string msg = e.what();
+    if (msg.starts_with(path + ":")) throw e;
+    throw Error(path + ": " + msg);
+}
+
+// Only the selected thread (or vCPU) of a multi-area input.
+void select_thread(Source& s, const std::string& thread) {
+    if (thread == "all") return;
+    bool any_tid = std::any_of(s.areas.begin(), s.areas.end(), [](const SourceArea& a) { return a.tid.has_value(); });
+    if (!any_tid) return;
+    size_t total = s.areas.size();
+    std::erase_if(s.areas, [&](const SourceArea& a) { return !a.tid || std::to_string(*a.tid) != thread; });
+    if (s.areas.empty()) throw Error(fmt::format("no thread {} in the {} (it has {} threads)", thread, s.kind, total));
+}
+
+const InputFormat& format_for(std::span<const uint8_t> bytes, const std::string& input) {
+    if (input == "auto") return detect_input_format(bytes);
+    const InputFormat* f = find_input_format(input);
+    if (!f || !f->read) throw Error(fmt::format("--input: '{}': expected {}", input, input_format_names()));
+    return *f;
+}
+
+Source named(Source s, const InputFormat& f, const OpenOptions& opt) {
+    s.kind = std::string(f.name);
+    select_thread(s, opt.thread);
+    return s;
+}
+Source read_with(const InputFormat& f, std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
+    return named(f.read(bytes, SourceRequest{opt.xcr0, path}), f, opt);
+}
+Source read_dir_with(const InputFormat& f, const OpenOptions& opt, const std::string& path) {
+    return named(f.read_dir(path, SourceRequest{opt.xcr0, path}), f, opt);
+}
+
+// Threads of a core share their XCR0 and size: each model is chosen (and built) once.
+class ModelChooser {
+public:
+    ModelChooser(const Source& s, const InputFormat& f) : source_(s), format_(f) {}
+
+    std::shared_ptr<const CpuModel> choose(const SourceArea& r, const std::string& label, uint64_t xcr0, std::vector<std::string>& notes) {
+        if (r.cpu) return r.cpu;
+        if (!source_.kernel_layout.empty()) {
+            notes.push_back("layout from the core's NT_X86_XSAVE_LAYOUT note");
+            return cached(xcr0, 0, [&](std::string&) { return model_from_kernel_layout(source_.kernel_layout, xcr0); }).cpu;
+        }
+        auto host = host_model();
+        if (!format_.by_size) {
+            if (!host) throw Error("this machine cannot describe XSAVE layouts: pass --cpuid");
+            return host;
+        }
+        const Chosen& c = cached(xcr0, r.bytes.size(), [&](std::string& name) { return model_for_size(xcr0, r.bytes.size(), host, name); });
+        if (!c.cpu)
+            throw Error(fmt::format("{}: no known CPU lays out XCR0 0x{:x} in {} bytes: pass --cpuid", label, xcr0, r.bytes.size()));
+        if (!c.name.empty())
+            notes.push_back(fmt::format("{} bytes with XCR0 0x{:x} do not match this machine's layout: read with the built-in profile {} (the layout whose size matches, as gdb chooses)",
+                                        r.bytes.size(), xcr0, c.name));
+        return c.cpu;
+    }
+
+private:
+    struct Chosen { uint64_t xcr0; size_t size; std::shared_ptr<const CpuModel> cpu; std::string name; };
+    template <class Make> const Chosen& cached(uint64_t xcr0, size_t size, Make make) {
+        auto it = std::find_if(chosen_.begin(), chosen_.end(), [&](const Chosen& c) { return c.xcr0 == xcr0 && c.size == size; });
+        if (it != chosen_.end()) return *it;
+        Chosen c{xcr0, size, nullptr, {}};
+        c.cpu = make(c.name);
+        return chosen_.emplace_back(std::move(c));
+    }
+    const Source& source_;
+    const InputFormat& format_;
+    std::vector<Chosen> chosen_;
+};
+
+Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, const std::string& path) {
+    ModelChooser chooser(in, f);
+    Opened out;
+    out.kind = in.kind;
+    out.notes = std::move(in.notes);
+    out.areas.reserve(in.areas.size());
+    for (auto& r : in.areas) {
+        Area a;
+        a.kind = in.kind;
+        a.tid = r.tid;
+        a.label = r.label.empty() ? path : path + " " + r.label;
+        a.notes = std::move(r.notes);
+        a.context = std::move(r.context);
+        a.bytes_read = r.bytes.size();
+        ReadOptions ro;
+        // The input's XCR0 (a note's, a frame's, --xcr0) says which components a standard area holds.
+        if (r.xcr0) ro.xcr0 = *r.xcr0 & ~kCompactedBit;
+        a.cpu = opt.cpu ? opt.cpu : chooser.choose(r, a.label, ro.xcr0.value_or(0), a.notes);
+        bool guessing = !opt.cpu && !r.cpu && !f.by_size && in.kernel_layout.empty();
+        try {
+            a.image = read_image(std::move(r.bytes), *a.cpu, ro);
+        } catch (const Error& e) {
+            if (guessing)
+                throw Error(fmt::format("does not fit this machine's layout ({}); pass --cpuid with the profile of the CPU that saved it (see `xsavetool cpuid list`)",
+                                        e.what()));
+            throw;
+        }
+        a.notes.insert(a.notes.end(), a.image.notes.begin(), a.image.notes.end());
+        a.image.notes.clear();
+        out.areas.push_back(std::move(a));
+    }
+    return out;
+}
+
+bool is_directory(const std::string& path) {
+    struct stat st {};
+    return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// A directory input: the format that claims it (snapshot folders), else nullptr.
+const InputFormat* directory_format(const std::string& path, const std::string& input) {
+    if (!is_directory(path)) return nullptr;
+    for (const auto& f : input_formats())
+        if (f.read_dir && (input == f.name || (input == "auto" && f.detect_dir && f.detect_dir(path)))) return &f;
+    return nullptr;
+}
+
+} // namespace
+
+std::shared_ptr<const CpuModel> model_for_size(uint64_t xcr0, size_t size, const std::shared_ptr<const CpuModel>& first,
+                                               std::string& chosen) {
+    auto fits = [&](const CpuModel& m) {
+        try {
+            return m.standard(xcr0).total_size == size;
+        } catch (const Error&) {
+            return false;
+        }
+    };
+    if (first && fits(*first)) return first;
+    for (size_t i = 0; i < builtin_profiles().size(); ++i) {
+        auto m = builtin_model(i);
+        if (fits(*m)) {
+            chosen = std::string(builtin_profiles()[i].name);
+            return m;
+        }
+    }
+    return nullptr;
+}
+
+std::shared_ptr<const CpuModel> model_from_kernel_layout(const std::vector<CoreLayoutEntry>& entries, uint64_t xcr0) {
+    Profile p;
+    p.name = "core NT_X86_XSAVE_LAYOUT";
+    p.xcr0 = xcr0;
+    p.set({0xD, 0, uint32_t(xcr0), 0, 0, uint32_t(xcr0 >> 32)});
+    p.set({0xD, 1, 0, 0, 0, 0});
+    for (const auto& e : entries)
+        if (e.bit >= 2 && e.bit < 63) p.set({0xD, e.bit, e.size, e.offset, e.flags, 0});
+    return std::make_shared<const CpuModel>(std::move(p));
+}
+
+Source read_source(std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
+    return read_with(format_for(bytes, opt.input), bytes, opt, path);
+}
+
+Opened open(std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
+    const InputFormat& f = format_for(bytes, opt.input);
+    return open_source(read_with(f, bytes, opt, path), f, opt, path);
+}
+
+Source read_source_file(const std::string& path, const OpenOptions& opt) {
+    try {
+        if (const InputFormat* d = directory_format(path, opt.input)) return read_dir_with(*d, opt, path);
+        FileBytes fb = map_file(path);
+        return read_source(fb.bytes(), opt, path);
+    } catch (const Error& e) {
+        rethrow_with_path(path, e);
+    }
+}
+
+Opened open_file(const std::string& path, const OpenOptions& opt) {
+    try {
+        if (const InputFormat* d = directory_format(path, opt.input)) return open_source(read_dir_with(*d, opt, path), *d, opt, path);
+        FileBytes fb = map_file(path);
+        return open(fb.bytes(), opt, path);
+    } catch (const Error& e) {
+        rethrow_with_path(path, e);
+    }
+}
+
+} // namespace xsave
