@@ -1,0 +1,144 @@
+// The C API (xsave.h): handles, statuses and messages, and the same answers as the C++ library.
+#include "helpers.hpp"
+#include "xsave.h"
+#include "xsave/image.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+
+using testing::data_path;
+using testing::read_bytes;
+
+namespace {
+
+struct Model {
+    xsave_model* m = nullptr;
+    explicit Model(const std::string& spec) {
+        xsave_error* err = nullptr;
+        REQUIRE(xsave_model_load(spec.c_str(), &m, &err) == XSAVE_OK);
+        REQUIRE(err == nullptr);
+    }
+    ~Model() { xsave_model_free(m); }
+};
+
+struct Input {
+    xsave_input* in = nullptr;
+    Input(const std::vector<uint8_t>& b, const Model& model) {
+        xsave_error* err = nullptr;
+        xsave_status s = xsave_open(b.data(), b.size(), model.m, nullptr, &in, &err);
+        INFO((err ? xsave_error_message(err) : ""));
+        REQUIRE(s == XSAVE_OK);
+    }
+    ~Input() { xsave_input_free(in); }
+};
+
+// A Sapphire Rapids standard area (XCR0 0x602e7) with PKRU and AMX TILECFG in use.
+std::vector<uint8_t> spr_area(const Model& spr) {
+    std::vector<uint8_t> b(xsave_model_standard_size(spr.m));
+    xsave::store_le(&b[24], 0x1f80, 4);
+    xsave::store_le(&b[512], 0x20203, 8);          // x87, SSE, PKRU, TILECFG
+    xsave::store_le(&b[0xa80], 0x55555554, 4);     // PKRU at its Intel offset
+    b[0xac0] = 1;                                  // TILECFG palette 1
+    xsave::store_le(&b[160 + 3 * 16], 0x1122334455667788ull, 8);   // xmm3
+    return b;
+}
+
+} // namespace
+
+TEST_CASE("C API: version, models and a bad profile", "[c_api]") {
+    CHECK(std::string(xsave_version()) == "0.1.0");
+    Model spr("sapphire-rapids");
+    CHECK(xsave_model_xcr0(spr.m) == 0x602e7);
+    CHECK(xsave_model_standard_size(spr.m) == 11008);
+
+    xsave_model* m = nullptr;
+    xsave_error* err = nullptr;
+    CHECK(xsave_model_load("no-such-cpu", &m, &err) == XSAVE_E_INPUT);
+    REQUIRE(err != nullptr);
+    CHECK_THAT(xsave_error_message(err), Catch::Contains("no-such-cpu"));
+    xsave_error_free(err);
+    CHECK(m == nullptr);
+    CHECK(xsave_model_load(nullptr, &m, nullptr) == XSAVE_E_ARGUMENT);   // err may be NULL
+}
+
+TEST_CASE("C API: open, read registers, JSON", "[c_api]") {
+    Model spr("sapphire-rapids");
+    auto bytes = spr_area(spr);
+    Input in(bytes, spr);
+    REQUIRE(xsave_input_count(in.in) == 1);
+    int has_id = 1;
+    CHECK(xsave_area_id(in.in, 0, &has_id) == 0);
+    CHECK(has_id == 0);
+    size_t size = 0;
+    CHECK(xsave_area_bytes(in.in, 0, &size) != nullptr);
+    CHECK(size == 11008);
+
+    uint8_t buf[64] = {};
+    size_t width = 0;
+    xsave_error* err = nullptr;
+    REQUIRE(xsave_area_register(in.in, 0, "pkru", buf, sizeof buf, &width, &err) == XSAVE_OK);
+    CHECK(width == 4);
+    CHECK(xsave::load_le(buf, 4) == 0x55555554);
+    REQUIRE(xsave_area_register(in.in, 0, "xmm3", buf, sizeof buf, &width, &err) == XSAVE_OK);
+    CHECK(width == 16);
+    CHECK(xsave::load_le(buf, 8) == 0x1122334455667788ull);
+    CHECK(xsave_area_register(in.in, 0, "xmm3", buf, 8, &width, &err) == XSAVE_E_ARGUMENT);
+    CHECK(std::string(xsave_error_message(err)) == "xmm3: needs 16 bytes, the buffer has 8");
+    xsave_error_free(err);
+    CHECK(xsave_area_register(in.in, 0, "zmm40", buf, sizeof buf, &width, &err) == XSAVE_E_NOT_FOUND);
+    CHECK(std::string(xsave_error_message(err)) == "no register 'zmm40' in this area's layout");
+    xsave_error_free(err);
+    CHECK(xsave_area_register(in.in, 5, "xmm3", buf, sizeof buf, &width, nullptr) == XSAVE_E_ARGUMENT);
+
+    char* json = nullptr;
+    REQUIRE(xsave_area_json(in.in, 0, &json, nullptr) == XSAVE_OK);
+    std::string j(json);
+    xsave_free(json);
+    CHECK_THAT(j, Catch::Contains("\"pkru\": \"0x55555554\""));
+    CHECK_THAT(j, Catch::Contains("\"xstate_bv\": \"0x20203\""));
+
+    xsave_input* bad = nullptr;
+    uint8_t junk[10] = {};
+    CHECK(xsave_open(junk, sizeof junk, spr.m, "raw", &bad, &err) == XSAVE_E_INPUT);
+    CHECK(std::string(xsave_error_message(err)) == "10 bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)");
+    xsave_error_free(err);
+}
+
+TEST_CASE("C API: convert refuses to drop in-use AMX state unless asked, and moves PKRU", "[c_api]") {
+    Model spr("sapphire-rapids"), genoa("zen4-genoa");
+    Input in(spr_area(spr), spr);
+    uint8_t* out = nullptr;
+    size_t out_size = 0;
+    xsave_error* err = nullptr;
+    CHECK(xsave_convert(in.in, 0, genoa.m, XSAVE_FORM_STANDARD, 0, &out, &out_size, &err) == XSAVE_E_LOSS);
+    CHECK_THAT(xsave_error_message(err), Catch::Contains("AMX TILECFG") && Catch::Contains("--drop"));
+    xsave_error_free(err);
+    CHECK(out == nullptr);
+
+    REQUIRE(xsave_convert(in.in, 0, genoa.m, XSAVE_FORM_STANDARD, 1u << 17, &out, &out_size, &err) == XSAVE_OK);
+    CHECK(out_size == xsave_model_standard_size(genoa.m));
+    CHECK(xsave::load_le(out + 0x980, 4) == 0x55555554);   // PKRU at AMD's offset
+    CHECK(xsave::load_le(out + 512, 8) == 0x203);          // TILECFG dropped, as asked
+    xsave_free(out);
+
+    REQUIRE(xsave_convert(in.in, 0, genoa.m, XSAVE_FORM_COMPACTED, 1u << 17, &out, &out_size, &err) == XSAVE_OK);
+    CHECK(xsave::load_le(out + 520, 8) == (0x80000000000002e7ull));
+    xsave_free(out);
+}
+
+TEST_CASE("C API: check gives the rules' verdict", "[c_api]") {
+    Model host(data_path("profiles/host-epyc.json"));
+    Input good(read_bytes(data_path("whpx-832.bin")), host);
+    char* report = nullptr;
+    CHECK(xsave_check(good.in, 0, host.m, XSAVE_TARGET_WHPX, &report, nullptr) == XSAVE_OK);
+    CHECK(report == nullptr);
+
+    Input cleared(read_bytes(data_path("check/whpx-832-xcomp-cleared.bin")), host);
+    REQUIRE(xsave_check(cleared.in, 0, host.m, XSAVE_TARGET_WHPX, &report, nullptr) == XSAVE_REJECTED);
+    REQUIRE(report != nullptr);
+    CHECK_THAT(report, Catch::StartsWith("compacted-form: "));
+    xsave_free(report);
+    CHECK(xsave_check(good.in, 0, host.m, static_cast<xsave_target>(9), &report, nullptr) == XSAVE_E_ARGUMENT);
+}
