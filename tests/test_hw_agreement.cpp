@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include <fmt/core.h>
 #include <random>
 
@@ -92,7 +94,7 @@ TEST_CASE("hw agreement: check --for xrstor predicts this CPU's XRSTOR on 1,200 
     CheckOptions opt;
     opt.target = Target::Xrstor;
     int agreed = 0, accepted = 0, rejected = 0, runs = 0;
-    int per_rule[16] = {};
+    std::vector<int> per_rule(all_rules().size());
     std::vector<std::string> disagreements;
     for (int i = 0; i < kMutations; ++i) {
         bool use_compacted = xsavec && i % 2;
