@@ -29,8 +29,9 @@ inline std::vector<uint8_t> read_input(const std::string& path, size_t limit = x
     return xsave::read_file(path, limit);
 }
 
-// "host", a built-in profile name, or a file. Throws xsave::Error.
-xsave::Profile load_profile(const std::string& spec);
+// xsave::resolve_profile with its warnings printed. Commands need only the XSAVE leaves of
+// the host (a tenth of the CPUID queries); the cpuid commands read them all.
+xsave::Profile load_profile(const std::string& spec, xsave::HostLeaves host = xsave::HostLeaves::Xsave);
 
 // Writes to `path` atomically (temp file in the same directory, then rename), or to
 // stdout for "-" / empty. Refuses raw bytes on a terminal unless `force`.
@@ -50,6 +51,8 @@ bool use_color(const std::string& mode);
 
 // Prints "xsavetool: warning: MSG" on stderr.
 void warn(const std::string& msg);
+// Prints each as "xsavetool: warning: WHO: MSG" (no "WHO: " when who is empty).
+void warn_all(const std::string& who, const std::vector<std::string>& msgs);
 
 // Adds --cpuid (and friends) to a command.
 struct ProfileOption {

@@ -103,6 +103,9 @@ bool use_color(const std::string& mode) {
 }
 
 void warn(const std::string& msg) { fmt::print(stderr, "xsavetool: warning: {}\n", msg); }
+void warn_all(const std::string& who, const std::vector<std::string>& msgs) {
+    for (const auto& m : msgs) warn(who.empty() ? m : who + ": " + m);
+}
 
 void ProfileOption::add(CLI::App* cmd, const char* name, const char* help) { cmd->add_option(name, spec, help); }
 

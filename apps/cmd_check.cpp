@@ -110,7 +110,7 @@ void run_check(const CheckCmdOptions& o) {
     oo.thread = o.thread;
     auto in = xsave::read_source_file(o.file, oo);
     CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
-    for (const auto& w : cpu.warnings()) cli::warn(w);
+    cli::warn_all("", cpu.warnings());
 
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     for (const auto& area : in.areas) {

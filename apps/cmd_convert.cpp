@@ -75,7 +75,7 @@ cli::Area load_one(const ConvertCmd& c) {
     auto areas = cli::load_areas(c.file, c.in);
     if (areas.size() != 1)
         throw xsave::Error(fmt::format("{}: {} areas (threads); pick one with --thread", c.file, areas.size()));
-    for (const auto& w : areas[0].cpu->warnings()) cli::warn(fmt::format("{}: {}", areas[0].cpu->profile().name, w));
+    cli::warn_all(areas[0].cpu->profile().name, areas[0].cpu->warnings());
     return std::move(areas[0]);
 }
 
@@ -103,11 +103,7 @@ void write_sidecar(const std::string& path, const xsave::Sidecar& s) {
 
 xsave::Sidecar read_sidecar(const std::string& path) {
     auto b = cli::read_input(path, 64u << 20);
-    try {
-        return xsave::sidecar_from_json({reinterpret_cast<const char*>(b.data()), b.size()});
-    } catch (const xsave::Error& e) {
-        throw xsave::Error(path + ": " + e.what());
-    }
+    return xsave::naming(path, [&] { return xsave::sidecar_from_json({reinterpret_cast<const char*>(b.data()), b.size()}); });
 }
 
 // A mode name, a number, or component names such as x87|sse|avx.
@@ -125,14 +121,6 @@ std::optional<uint64_t> given_xcr0(const ConvertCmd& c) {
     return cli::parse_mask(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
 }
 
-// Errors from the conversion itself name the input file too, as every other error does.
-template <class F> void naming_file(const std::string& file, F&& run) {
-    try {
-        run();
-    } catch (const xsave::Error& e) {
-        throw xsave::Error(file + ": " + e.what());
-    }
-}
 
 void run_compact(const ConvertCmd& c) {
     cli::Area a = load_one(c);
@@ -144,7 +132,7 @@ void run_compact(const ConvertCmd& c) {
     xsave::XcompRequest req = xcomp_request(c.xcomp);
     req.xcr0 = given_xcr0(c);
     xsave::ConvertResult r;
-    naming_file(c.file, [&] { r = xsave::to_compacted(a.image, *a.cpu, xsave::compute_xcomp_bv(a.image, *a.cpu, req), o); });
+    xsave::naming(c.file, [&] { r = xsave::to_compacted(a.image, *a.cpu, xsave::compute_xcomp_bv(a.image, *a.cpu, req), o); });
     report(a, r, c.keep_trailing);
     emit(c.out, r.bytes, *a.cpu, std::nullopt);
 }
@@ -158,7 +146,7 @@ void run_standard(const ConvertCmd& c) {
     xsave::Sidecar side;
     o.sidecar_out = &side;
     xsave::ConvertResult r;
-    naming_file(c.file, [&] { r = xsave::to_standard(a.image, *a.cpu, o); });
+    xsave::naming(c.file, [&] { r = xsave::to_standard(a.image, *a.cpu, o); });
     report(a, r, c.keep_trailing);
     write_sidecar(c.sidecar, side);
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
@@ -168,7 +156,7 @@ void run_convert(const ConvertCmd& c) {
     cli::Area a = load_one(c);
     if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
     auto to = std::make_shared<xsave::CpuModel>(cli::load_profile(c.to_profile.spec));
-    for (const auto& w : to->warnings()) cli::warn(fmt::format("{}: {}", to->profile().name, w));
+    cli::warn_all(to->profile().name, to->warnings());
     xsave::ConvertOptions o;
     parse_drop(c.drop, o);
     o.keep_trailing = c.keep_trailing;
@@ -178,7 +166,7 @@ void run_convert(const ConvertCmd& c) {
     xsave::Format target = c.to == "compacted" ? xsave::Format::Compacted : xsave::Format::Standard;
     xsave::XcompRequest req = xcomp_request(c.xcomp);
     xsave::ConvertResult r;
-    naming_file(c.file, [&] {
+    xsave::naming(c.file, [&] {
         if (target == xsave::Format::Compacted) o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);
         r = xsave::relayout(a.image, *a.cpu, *to, target, o);
     });
@@ -212,11 +200,7 @@ void run_capture(const CaptureCmd& c) {
         state = xsave::random_standard_state(*cpu, xcr0, *c.seed, ro);
     } else {
         auto text = cli::read_input(c.state, 64u << 20);
-        try {
-            state = xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()});
-        } catch (const xsave::Error& e) {
-            throw xsave::Error(c.state + ": " + e.what());
-        }
+        state = xsave::naming(c.state, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}); });
         // A standard area for a smaller XCR0: XRSTOR reads nothing of components not in use,
         // so the rest of this CPU's area can be zeros.
         bool compacted = state.size() >= 576 && (state[xsave::kXcompBvOffset + 7] & 0x80);

@@ -25,7 +25,7 @@ void run_capture(const CpuidOptions& o) { cli::write_output(o.output, profile_to
 
 void run_import(const CpuidOptions& o) {
     Profile p = resolve_profile(o.file, {o.cpu, {}});
-    for (const auto& w : p.warnings) cli::warn(o.file + ": " + w);
+    cli::warn_all(o.file, p.warnings);
     if (!o.name.empty()) p.name = o.name;
     if (o.minimal) p = minimal_profile(p);
     cli::write_output(o.output, profile_to_json(p));
@@ -51,7 +51,7 @@ std::string family_model(const Profile& p) {
 }
 
 void run_show(const CpuidOptions& o) {
-    Profile p = o.file == "host" ? host_profile() : cli::load_profile(o.file);
+    Profile p = cli::load_profile(o.file, HostLeaves::All);
     std::unique_ptr<CpuModel> model;
     try {
         model = std::make_unique<CpuModel>(p);
@@ -59,7 +59,7 @@ void run_show(const CpuidOptions& o) {
         throw Error(fmt::format("{}: {} (`xsavetool cpuid check` lists what is wrong)", o.file, e.what()));
     }
     const CpuModel& cpu = *model;
-    for (const auto& w : cpu.warnings()) cli::warn(o.file + ": " + w);
+    cli::warn_all(o.file, cpu.warnings());
     fmt::print("profile:   {}\n", p.name.empty() ? o.file : p.name);
     fmt::print("vendor:    {}\n", p.vendor.empty() ? "unknown" : p.vendor);
     fmt::print("cpu:       {}\n", family_model(p));
@@ -104,7 +104,7 @@ void run_show(const CpuidOptions& o) {
 }
 
 void run_check(const CpuidOptions& o) {
-    Profile p = o.file == "host" ? host_profile() : cli::load_profile(o.file);
+    Profile p = cli::load_profile(o.file, HostLeaves::All);
     CpuidCheckOptions co;
     if (!o.xcr0.empty()) co.xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
     if (!o.xss.empty()) co.xss = cli::parse_mask(o.xss, "--xss");

@@ -105,21 +105,12 @@ struct AssembleOptions {
 
 void run_assemble(const AssembleOptions& o) {
     auto text = cli::read_input(o.file, 64u << 20);
-    std::vector<uint8_t> bytes;
-    try {
-        bytes = xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()});
-    } catch (const xsave::Error& e) {
-        throw xsave::Error(o.file + ": " + e.what());
-    }
+    std::vector<uint8_t> bytes =
+        xsave::naming(o.file, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}); });
     if (!o.format.empty()) {
         if (o.profile.empty()) throw xsave::Error("--format needs --cpuid: the target layout comes from a CPUID profile");
         xsave::CpuModel cpu(cli::load_profile(o.profile));
-        xsave::Image img;
-        try {
-            img = xsave::read_image(bytes, cpu);
-        } catch (const xsave::Error& e) {
-            throw xsave::Error(o.file + ": " + e.what());
-        }
+        xsave::Image img = xsave::naming(o.file, [&] { return xsave::read_image(bytes, cpu); });
         if (o.format == "standard") {
             bytes = xsave::to_standard(img, cpu).bytes;
         } else {

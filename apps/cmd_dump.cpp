@@ -32,7 +32,7 @@ void run_dump(const DumpOptions& o) {
     std::string buf;
     for (size_t i = 0; i < areas.size(); ++i) {
         const auto& a = areas[i];
-        for (const auto& w : a.cpu->warnings()) cli::warn(fmt::format("{}: {}", a.cpu->profile().name, w));
+        cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
         xsave::Decoded d = xsave::decode(a.image, *a.cpu);
         if (o.json) {
             buf.clear();
@@ -45,7 +45,7 @@ void run_dump(const DumpOptions& o) {
         if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
         for (const auto& n : a.notes) fmt::print("input       {}\n", n);
         for (const auto& [name, value] : a.context) fmt::print("context     {:<8} {}\n", name, value);
-        for (const auto& w : d.warnings) cli::warn(fmt::format("{}: {}", a.label, w));
+        cli::warn_all(a.label, d.warnings);
         fmt::print("{}", cli::render_dump(d, a.bytes_read));
     }
     if (o.json && many) write_stdout("\n]\n");

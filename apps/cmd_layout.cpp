@@ -76,7 +76,7 @@ void run_layout(const LayoutOptions& o) {
     if (!o.xcr0.empty()) xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
     if (!o.xss.empty()) xss = cli::parse_mask(o.xss, "--xss");
     CpuModel p(cli::load_profile(o.profile.spec));
-    for (const auto& w : p.warnings()) cli::warn(fmt::format("{}: {}", o.profile.spec, w));
+    cli::warn_all(o.profile.spec, p.warnings());
     bool svg_only = o.svg == "-";
     if (o.compare.empty()) {
         LayoutTable t = layout_table(p, xcr0, xss);
@@ -86,7 +86,7 @@ void run_layout(const LayoutOptions& o) {
         return;
     }
     CpuModel q(cli::load_profile(o.compare));
-    for (const auto& w : q.warnings()) cli::warn(fmt::format("{}: {}", o.compare, w));
+    cli::warn_all(o.compare, q.warnings());
     LayoutComparison c = compare_layouts(p, q, xcr0, xss);
     if (!o.svg.empty()) cli::write_output(o.svg, compare_svg(c));
     if (!svg_only) fmt::print("{}", o.json ? to_json(c).dump(2) + "\n" : compare_text(c));
@@ -103,7 +103,7 @@ void run_hexdump(const HexdumpOptions& o) {
     bool colour = cli::use_color(o.color), many = areas.size() > 1 || areas[0].tid;
     for (size_t i = 0; i < areas.size(); ++i) {
         const auto& a = areas[i];
-        for (const auto& w : a.cpu->warnings()) cli::warn(fmt::format("{}: {}", a.cpu->profile().name, w));
+        cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
         if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
         for (const auto& n : a.notes) fmt::print("input: {}\n", n);
         fmt::print("{}", render_hexdump(hexdump_lines(a.image, *a.cpu), colour));

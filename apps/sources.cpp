@@ -24,22 +24,15 @@ xsave::OpenOptions InputOptions::open_options() const {
     o.thread = thread;
     if (!profile.spec.empty()) {
         xsave::Profile p = load_profile(profile.spec);
-        try {
-            o.cpu = std::make_shared<const xsave::CpuModel>(std::move(p));
-        } catch (const xsave::Error& e) {
-            throw xsave::Error(profile.spec + ": " + e.what());
-        }
+        o.cpu = xsave::naming(profile.spec, [&] { return std::make_shared<const xsave::CpuModel>(std::move(p)); });
     }
     return o;
 }
 
 std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
     xsave::OpenOptions o = opt.open_options();
-    try {
-        if (!opt.xcr0.empty()) o.xcr0 = parse_mask(opt.xcr0, "--xcr0");
-    } catch (const xsave::Error& e) {
-        throw xsave::Error(path + ": " + e.what());   // as the input's own errors read
-    }
+    // As the input's own errors read.
+    if (!opt.xcr0.empty()) o.xcr0 = xsave::naming(path, [&] { return parse_mask(opt.xcr0, "--xcr0"); });
     return xsave::open_file(path, o).areas;
 }
 

@@ -194,34 +194,4 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
     return d;
 }
 
-nlohmann::ordered_json to_json(const Decoded& d) {
-    nlohmann::ordered_json j;
-    j["format"] = format_name(d.format);
-    j["size"] = d.size;
-    j["trailing_bytes"] = d.trailing;
-    j["xstate_bv"] = hex_u64(d.xstate_bv);
-    j["xcomp_bv"] = hex_u64(d.xcomp_bv);
-    j["profile"] = d.profile;
-    auto& comps = j["components"] = nlohmann::ordered_json::array();
-    for (const auto& c : d.components) {
-        nlohmann::ordered_json jc;
-        jc["bit"] = c.bit;
-        jc["name"] = c.name;
-        jc["offset"] = c.offset;
-        jc["size"] = c.size;
-        jc["in_use"] = c.in_use;
-        jc["supervisor"] = c.supervisor;
-        auto& fields = jc["fields"] = nlohmann::ordered_json::object();
-        for (const auto& f : c.fields) fields[f.name] = hex_value(f.bytes);
-        comps.push_back(std::move(jc));
-    }
-    auto& regs = j["registers"] = nlohmann::ordered_json::object();
-    for (const auto& r : d.registers) regs[r.name] = hex_value(r.bytes);
-    auto& res = j["reserved_bytes"] = nlohmann::ordered_json::array();
-    for (const auto& r : d.reserved) res.push_back({{"offset", r.offset}, {"bytes", hex_bytes(r.bytes)}});
-    j["trailing"] = hex_bytes(d.trailing_data);
-    j["warnings"] = d.warnings;
-    return j;
-}
-
 } // namespace xsave

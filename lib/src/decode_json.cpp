@@ -1,5 +1,5 @@
-// The dump contract written straight to text, byte for byte what to_json(d).dump(2) gives,
-// without the tree: a 1,000-thread core would otherwise allocate millions of nodes.
+// The dump contract's one writer: straight to text (a 1,000-thread core would otherwise
+// allocate millions of tree nodes); to_json() is this text parsed.
 #include "xsave/decode.hpp"
 
 #include <fmt/format.h>
@@ -42,16 +42,6 @@ void key(std::string& out, unsigned indent, std::string_view k) {
     pad(out, indent);
     append_json_string(out, k);
     out += ": ";
-}
-
-// An ordered_json object keeps the first position and the last value of a repeated key;
-// the catalogue's names are unique, so a repeat means "use the tree".
-bool unique_names(const std::vector<Value>& vs) {
-    std::vector<std::string_view> names;
-    names.reserve(vs.size());
-    for (const auto& v : vs) names.push_back(v.name);
-    std::sort(names.begin(), names.end());
-    return std::adjacent_find(names.begin(), names.end()) == names.end();
 }
 
 // `n` items between `open` and `close` as dump(2) writes them, the closing one at `indent`;
@@ -108,20 +98,6 @@ void append_object(std::string& out, unsigned indent, F&& body) {
     out += '}';
 }
 
-// The tree's text, its members re-indented to `indent`: the exact fallback.
-void append_members_from_tree(std::string& out, const Decoded& d, unsigned indent) {
-    std::string text = to_json(d).dump(2);
-    // "{\n  a,\n  b\n}": keep the member lines, shifted by indent - 2.
-    std::string_view body(text);
-    body.remove_prefix(2);
-    body.remove_suffix(2);
-    pad(out, indent - 2);
-    for (char c : body) {
-        out += c;
-        if (c == '\n') pad(out, indent - 2);
-    }
-}
-
 } // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -136,9 +112,6 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_json_members(std::string& out, const Decoded& d, unsigned indent) {
-    if (!unique_names(d.registers) ||
-        !std::all_of(d.components.begin(), d.components.end(), [](const auto& c) { return unique_names(c.fields); }))
-        return append_members_from_tree(out, d, std::max(indent, 2u));
     const unsigned i1 = indent, i2 = indent + 2;
     Members m(out, i1);
     append_json_string(m["format"], format_name(d.format));
@@ -168,6 +141,13 @@ void append_json_members(std::string& out, const Decoded& d, unsigned indent) {
     });
     append_hex_bytes(m["trailing"], d.trailing_data);
     append_json_strings(m["warnings"], d.warnings, i1);
+}
+
+nlohmann::ordered_json to_json(const Decoded& d) {
+    std::string text = "{\n";
+    append_json_members(text, d, 2);
+    text += "\n}";
+    return nlohmann::ordered_json::parse(text);
 }
 
 void append_json_strings(std::string& out, const std::vector<std::string>& v, unsigned indent) {

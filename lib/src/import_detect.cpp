@@ -1,6 +1,7 @@
 // Format detection, dispatch, shared importer helpers, and resolving "--cpuid" specs.
 #include "import_detail.hpp"
 #include "xsave/error.hpp"
+#include "xsave/file_bytes.hpp"
 
 #include <fmt/core.h>
 
@@ -156,7 +157,13 @@ std::string read_profile_file(const std::string& path) {
 } // namespace
 
 Profile resolve_profile(const std::string& spec, const ImportOptions& opt) {
-    if (spec == "host") return host_profile();
+    if (spec == "host") return host_profile(opt.host);
+    if (spec == "-") {
+        std::vector<uint8_t> bytes = read_file("-", kMaxProfileFile);
+        ImportOptions o = opt;
+        if (o.name.empty()) o.name = "stdin";
+        return naming("stdin", [&] { return import_profile({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, o); });
+    }
     for (const auto& b : builtin_profiles())
         if (b.name == spec && !std::filesystem::exists(spec)) return builtin_profile(spec);
     if (!std::filesystem::exists(spec) && spec.find('/') == std::string::npos && spec.find('.') == std::string::npos) {
@@ -167,11 +174,7 @@ Profile resolve_profile(const std::string& spec, const ImportOptions& opt) {
     std::string text = read_profile_file(spec);
     ImportOptions o = opt;
     if (o.name.empty()) o.name = std::filesystem::path(spec).stem().string();
-    try {
-        return import_profile(text, o);
-    } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", spec, e.what()));
-    }
+    return naming(spec, [&] { return import_profile(text, o); });
 }
 
 Profile minimal_profile(const Profile& p) {

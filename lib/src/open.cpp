@@ -56,12 +56,6 @@ std::shared_ptr<const CpuModel> builtin_model(size_t i) {
     return models[i];
 }
 
-[[noreturn]] void rethrow_with_path(const std::string& path, const Error& e) {
-    std::string msg = e.what();
-    if (msg.starts_with(path + ":")) throw e;
-    throw Error(path + ": " + msg);
-}
-
 // Only the selected thread (or vCPU) of a multi-area input.
 void select_thread(Source& s, const std::string& thread) {
     if (thread == "all") return;
@@ -220,23 +214,19 @@ Opened open(std::span<const uint8_t> bytes, const OpenOptions& opt, const std::s
 }
 
 Source read_source_file(const std::string& path, const OpenOptions& opt) {
-    try {
+    return naming(path, [&] {
         if (const InputFormat* d = directory_format(path, opt.input)) return read_dir_with(*d, opt, path);
         FileBytes fb = map_file(path);
         return read_source(fb.bytes(), opt, path);
-    } catch (const Error& e) {
-        rethrow_with_path(path, e);
-    }
+    });
 }
 
 Opened open_file(const std::string& path, const OpenOptions& opt) {
-    try {
+    return naming(path, [&] {
         if (const InputFormat* d = directory_format(path, opt.input)) return open_source(read_dir_with(*d, opt, path), *d, opt, path);
         FileBytes fb = map_file(path);
         return open(fb.bytes(), opt, path);
-    } catch (const Error& e) {
-        rethrow_with_path(path, e);
-    }
+    });
 }
 
 } // namespace xsave

@@ -68,12 +68,12 @@ std::string show_value(const Value& v);
 std::string x87_decimal(std::span<const uint8_t> ten_bytes);
 std::string mxcsr_flags(uint32_t mxcsr);
 
-// The `dump --json` contract.
-nlohmann::ordered_json to_json(const Decoded& d);
-// The same as text without the tree (byte for byte to_json(d).dump(2)), for streaming many
-// areas: only the members, each on its own line at `indent` (>= 2) spaces, ",\n" between
-// them, no braces, no final newline. Throws what dump() throws (strings that are not UTF-8).
+// The `dump --json` contract's one writer, as text for streaming many areas: only the members,
+// each on its own line at `indent` (>= 2) spaces, ",\n" between them, no braces, no final
+// newline; formatted as nlohmann's dump(2). Throws what dump() throws (strings not UTF-8).
 void append_json_members(std::string& out, const Decoded& d, unsigned indent);
+// The same contract as a tree (that text, parsed), for code that edits or compares it.
+nlohmann::ordered_json to_json(const Decoded& d);
 // A string as dump() writes it; an array of strings as dump(2) nests it at `indent`.
 void append_json_string(std::string& out, std::string_view s);
 void append_json_strings(std::string& out, const std::vector<std::string>& v, unsigned indent);

@@ -19,4 +19,20 @@ public:
     using Error::Error;
 };
 
+// Runs f; an Error it throws comes out as "NAME: message" (unchanged when it already names
+// NAME), so every message says which file or profile it is about.
+template <class F> decltype(auto) naming(const std::string& name, F&& f) {
+    try {
+        return f();
+    } catch (const LossError& e) {
+        std::string msg = e.what();
+        if (msg.starts_with(name + ":")) throw;
+        throw LossError(name + ": " + msg);
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        if (msg.starts_with(name + ":")) throw;
+        throw Error(name + ": " + msg);
+    }
+}
+
 } // namespace xsave

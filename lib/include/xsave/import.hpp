@@ -16,6 +16,7 @@ const char* import_format_name(ImportFormat f);   // "json", "cpuid -r", "aida64
 struct ImportOptions {
     unsigned cpu = 0;      // logical CPU to take from multi-CPU dumps
     std::string name;      // profile name when the text gives none (e.g. the file name)
+    HostLeaves host = HostLeaves::All;   // what resolve_profile("host") reads
 };
 
 // Throws Error when the text is none of the formats we read.
@@ -31,8 +32,9 @@ Profile import_cpuid_raw(std::string_view text, const ImportOptions& opt);
 Profile import_aida64(std::string_view text, const ImportOptions& opt);
 Profile import_dmesg(std::string_view text, const ImportOptions& opt);
 
-// "host", a built-in profile name, or a file in any importable format. Throws Error
-// ("FILE: why") for a file that cannot be read or parsed.
+// The one resolver of every --cpuid: "host" (opt.host says which leaves), a built-in profile
+// name, "-" (stdin), or a file in any importable format. Throws Error ("FILE: why", "stdin:
+// why") for a file that cannot be read or parsed.
 Profile resolve_profile(const std::string& spec, const ImportOptions& opt = {});
 
 // Profiles compiled into the library from lib/profiles/*.json, sorted by name.
