@@ -419,8 +419,8 @@ CheckResult check_nested_state(const State& s, const CheckOptions& opt) {
     if (opt.rules == Rules::Vmx) {
         a.push_back(opt.vmx_in_cpuid ? "the vCPU's CPUID has VMX (--no-vmx if not)" : "the vCPU's CPUID has no VMX (--no-vmx)");
         a.push_back(opt.evmcs_enabled ? "enlightened VMCS is enabled (--evmcs)" : "enlightened VMCS is not enabled (--evmcs if it is)");
-        a.push_back(opt.la57 ? "the vCPU has 5-level paging (57-bit canonical addresses)" : "the vCPU has no 5-level paging (48-bit canonical addresses)");
-        a.push_back("VMX capability MSRs unknown: control bits are not checked against them");
+        a.push_back(opt.la57 ? "57-bit canonical addresses (the CPU has 5-level paging)" : "48-bit canonical addresses (no 5-level paging)");
+        a.push_back("the VMX capability MSRs allow every control bit (they are not in the state)");
     } else {
         a.push_back(opt.svme ? "the vCPU's EFER.SVME is set (--no-svme if not)" : "the vCPU's EFER.SVME is clear (--no-svme)");
         a.push_back(opt.npt_enabled ? "the host KVM has nested paging (npt=1)" : "the host KVM has no nested paging");

@@ -4,6 +4,7 @@
 // VMCS12 (+ shadow VMCS12) on Intel or its VMCB12 on AMD. The field tables below are ABI:
 // decode, JSON, diff and check all read them.
 #include "xsave/diff.hpp"
+#include "xsave/nested_state.hpp"
 #include "xsave/validate.hpp"
 
 #include <nlohmann/json.hpp>
@@ -22,8 +23,6 @@ constexpr size_t kVmcsSize = 0x1000;      // KVM_STATE_NESTED_VMX_VMCS_SIZE (= V
 constexpr size_t kVmcbSize = 0x1000;      // KVM_STATE_NESTED_SVM_VMCB_SIZE
 constexpr size_t kVmcs12StructSize = 998; // sizeof(struct vmcs12): what KVM copies from the page
 constexpr uint32_t kVmcs12Revision = 0x11e57ed0;   // VMCS12_REVISION
-
-constexpr uint16_t kFormatVmx = 0, kFormatSvm = 1;
 
 // kvm_nested_state.flags
 constexpr uint16_t kGuestMode = 0x1, kRunPending = 0x2, kEvmcs = 0x4, kMtfPending = 0x8, kGifSet = 0x100;
@@ -55,36 +54,6 @@ const Field* find_field(std::span<const Field> table, std::string_view name);
 uint64_t field_value(std::span<const uint8_t> area, const Field& f);
 // "0x" + lowercase hex zero-padded to the field's width.
 std::string field_hex(std::span<const uint8_t> area, const Field& f);
-
-struct Header {
-    uint16_t flags = 0, format = 0;
-    uint32_t size = 0;
-    // VMX (format 0)
-    uint64_t vmxon_pa = 0, vmcs12_pa = 0;
-    uint16_t smm_flags = 0, pad = 0;
-    uint32_t vmx_flags = 0;
-    uint64_t preemption_timer_deadline = 0;
-    // SVM (format 1)
-    uint64_t vmcb_pa = 0;
-};
-
-// Non-zero bytes no field names (padding, reserved, past the struct in its 4 KiB page).
-struct UnnamedRun {
-    std::string area;         // vmcs12, shadow_vmcs12, vmcb12, header
-    size_t offset = 0;        // within the area
-    std::vector<uint8_t> bytes;
-};
-
-struct State {
-    Header hdr;
-    std::vector<uint8_t> vmcs12, shadow_vmcs12, vmcb12;   // empty when absent
-    std::vector<UnnamedRun> unnamed;
-    size_t file_size = 0;
-    size_t ignored_data = 0;   // data bytes within `size` too short for a VMCS12/VMCB12 (KVM ignores them)
-    size_t trailing = 0;       // bytes after `size`
-    std::vector<std::string> notes;
-    bool vmx() const { return hdr.format == kFormatVmx; }
-};
 
 // The header's first bytes are those of a nested state: format 0 or 1, only known flags, size
 // 128, 4224 or 8320 (what KVM_GET_NESTED_STATE writes), and, where present, the rest of the
