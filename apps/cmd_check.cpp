@@ -1,6 +1,7 @@
 // `xsavetool check FILE`: would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this buffer?
 // Lists every rule it breaks; --on-cpu also runs XRSTOR on it in a child process.
 #include "cli.hpp"
+#include "nested.hpp"
 #include "sources.hpp"
 
 #include "xsave/cpu_ops.hpp"
@@ -25,6 +26,8 @@ struct CheckCmdOptions {
     std::string input = "auto", thread = "all";
     bool on_cpu = false;
     bool json = false;
+    cli::NestedCheckFlags nested;
+    CLI::Option* for_option = nullptr;
 };
 
 struct OnCpu {
@@ -109,6 +112,11 @@ void run_check(const CheckCmdOptions& o) {
     oo.input = o.input;
     oo.thread = o.thread;
     auto in = xsave::read_source_file(o.file, oo);
+    if (!in.nested.empty()) {
+        if (o.for_option->count() && o.target != "kvm")
+            throw Error(fmt::format("{}: a KVM nested state is restored by KVM_SET_NESTED_STATE: use --for kvm, not --for {}", o.file, o.target));
+        return cli::check_nested(o.file, in.nested[0], o.profile.spec, o.nested, o.json);
+    }
     CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     cli::warn_all("", cpu.warnings());
 
@@ -151,7 +159,8 @@ void cli::register_check(CLI::App& app) {
     cli::add_input_option(cmd, o->input);
     cmd->add_option("--thread", o->thread, "core files: all (default) or a thread ID");
     o->profile.add(cmd, "--cpuid", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
-    cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv");
+    o->for_option = cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv; a KVM nested state: kvm");
+    o->nested.add(cmd);
     cmd->add_option("--xcr0", o->xcr0, "enabled XCR0 (kvm: the guest's user features); default: the profile's");
     cmd->add_option("--xss", o->xss, "enabled IA32_XSS for xrstors; default: the profile's");
     cmd->add_option("--guest-xcr0", o->guest_xcr0, "mshv: the guest's XCR0; default: --xcr0, else the profile's");

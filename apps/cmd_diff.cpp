@@ -1,5 +1,6 @@
 // `xsavetool diff A B`: which registers differ; `xsavetool assemble STATE.json`: JSON back to bytes.
 #include "cli.hpp"
+#include "nested.hpp"
 #include "sources.hpp"
 
 #include "xsave/assemble.hpp"
@@ -59,10 +60,16 @@ std::string render(const xsave::DiffResult& r, bool color) {
 }
 
 void run_diff(const DiffOptions& o) {
-    auto as = cli::load_areas(o.a, o.in_a);
+    auto oa = cli::open_input(o.a, o.in_a);
     cli::InputOptions in_b = o.in_b;
     if (in_b.profile.spec.empty()) in_b.profile = o.in_a.profile;   // --cpuid applies to both unless --cpuid-b
-    auto bs = cli::load_areas(o.b, in_b);
+    auto ob = cli::open_input(o.b, in_b);
+    bool na = !oa.nested.empty(), nb = !ob.nested.empty();
+    if (na && nb) return cli::diff_nested(o.a, oa.nested[0], o.b, ob.nested[0], o.json);
+    if (na || nb)
+        throw xsave::Error(fmt::format("{}: a KVM nested state, but {} is not one: they cannot be compared", na ? o.a : o.b, na ? o.b : o.a));
+    auto& as = oa.areas;
+    auto& bs = ob.areas;
     if (as.size() != bs.size())
         cli::warn(fmt::format("{} has {} areas and {} has {}: comparing the first {} in order", o.a, as.size(), o.b, bs.size(),
                               std::min(as.size(), bs.size())));

@@ -1,6 +1,7 @@
 // `xsavetool dump FILE`: decode an XSAVE area (or every thread of a core) into named registers.
 #include "cli.hpp"
 #include "dump_text.hpp"
+#include "nested.hpp"
 #include "sources.hpp"
 
 #include "xsave/area_json.hpp"
@@ -25,8 +26,10 @@ void write_stdout(const std::string& s) {
 }
 
 void run_dump(const DumpOptions& o) {
+    xsave::Opened opened = cli::open_input(o.file, o.in);
+    if (!opened.nested.empty()) return cli::dump_nested(o.file, opened.nested[0], o.json);
     // Every area is read and checked before the first byte is printed: bad input prints nothing.
-    auto areas = cli::load_areas(o.file, o.in);
+    auto& areas = opened.areas;
     bool many = areas.size() > 1 || areas[0].tid;
     // A core prints one thread at a time, so memory does not grow with the thread count.
     std::string buf;
@@ -56,7 +59,7 @@ void run_dump(const DumpOptions& o) {
 void cli::register_dump(CLI::App& app) {
     auto o = std::make_shared<DumpOptions>();
     auto* cmd = app.add_subcommand("dump", "Decode an XSAVE area into named registers");
-    cmd->add_option("file", o->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+    cmd->add_option("file", o->file, "XSAVE area (raw bytes, hex text, ELF core, signal frame) or KVM nested state; - for stdin")->required();
     o->in.add(cmd);
     cmd->add_flag("--json", o->json, "print the JSON contract");
     cmd->callback([o] { run_dump(*o); });

@@ -29,11 +29,18 @@ xsave::OpenOptions InputOptions::open_options() const {
     return o;
 }
 
-std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
+xsave::Opened open_input(const std::string& path, const InputOptions& opt) {
     xsave::OpenOptions o = opt.open_options();
     // As the input's own errors read.
     if (!opt.xcr0.empty()) o.xcr0 = xsave::naming(path, [&] { return parse_mask(opt.xcr0, "--xcr0"); });
-    return xsave::open_file(path, o).areas;
+    return xsave::open_file(path, o);
+}
+
+std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
+    xsave::Opened opened = open_input(path, opt);
+    if (opened.areas.empty() && !opened.nested.empty())
+        throw xsave::Error(path + ": a KVM nested state (kvm_nested_state) holds no XSAVE area: dump, check --for kvm and diff read it");
+    return std::move(opened.areas);
 }
 
 } // namespace cli

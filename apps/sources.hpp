@@ -25,7 +25,10 @@ struct InputOptions {
 CLI::Option* add_input_option(CLI::App* cmd, std::string& input, const std::string& name = "--input");
 
 using Area = xsave::Area;
-// xsave::open_file with these options: every area of the input, each with its CPU model.
+// xsave::open_file with these options: every area of the input, each with its CPU model, or
+// the KVM nested state the input is (dump, check, diff print it).
+xsave::Opened open_input(const std::string& path, const InputOptions& opt);
+// open_input's areas; an input without any (a KVM nested state) is an error.
 std::vector<Area> load_areas(const std::string& path, const InputOptions& opt);
 
 } // namespace cli

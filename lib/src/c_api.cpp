@@ -108,7 +108,10 @@ xsave_status xsave_open(const uint8_t* bytes, size_t size, const xsave_model* mo
         xsave::OpenOptions opt;
         if (input) opt.input = input;
         if (model) opt.cpu = model->cpu;
-        *out = new xsave_input{xsave::open({bytes, size}, opt, "input")};
+        xsave::Opened o = xsave::open({bytes, size}, opt, "input");
+        // The C API has no nested-state accessors yet: say so rather than return no areas.
+        if (o.areas.empty() && !o.nested.empty()) throw xsave::Error("a KVM nested state (kvm_nested_state) holds no XSAVE area");
+        *out = new xsave_input{std::move(o)};
         return XSAVE_OK;
     });
 }

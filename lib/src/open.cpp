@@ -129,6 +129,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
     Opened out;
     out.kind = in.kind;
     out.notes = std::move(in.notes);
+    out.nested = std::move(in.nested);
     out.areas.reserve(in.areas.size());
     for (auto& r : in.areas) {
         Area a;

@@ -1,6 +1,7 @@
 // The input table: every format the tool reads, in detection order. A new format is a row
 // here (and its reader in its own file); every command reads it through xsave::open.
 #include "xsave/input.hpp"
+#include "xsave/nested.hpp"
 #include "xsave/open.hpp"
 
 #include <fmt/format.h>
@@ -48,11 +49,20 @@ Source read_core(std::span<const uint8_t> b, const SourceRequest& req) {
     return s;
 }
 
-// Detection order: magic numbers first, then text, and raw bytes last (it accepts anything).
+// KVM_GET_NESTED_STATE: no XSAVE area; dump, check and diff read Source::nested.
+Source read_nested(std::span<const uint8_t> b, const SourceRequest&) {
+    Source s;
+    s.nested.push_back(nested::parse_nested_state(b));
+    return s;
+}
+
+// Detection order: magic numbers first, then text, the nested-state header (binary: never
+// text), and raw bytes last (it accepts anything).
 const InputFormat kFormats[] = {
     {.name = "core", .what = "ELF core file (every thread's NT_X86_XSTATE note)", .detect = is_elf, .read = read_core, .by_size = true},
     {.name = "sigframe", .what = "Linux signal-frame fpstate", .detect = is_sigframe, .read = read_frame, .by_size = true},
     {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex},
+    {.name = "nested", .what = "KVM nested state (kvm_nested_state: VMCS12 or VMCB12)", .detect = nested::looks_like_nested_state, .read = read_nested},
     {.name = "raw", .what = "raw XSAVE area bytes", .detect = nullptr, .read = read_raw},
 };
 

@@ -5,6 +5,7 @@
 #include "xsave/image.hpp"
 #include "xsave/input.hpp"
 #include "xsave/layout.hpp"
+#include "xsave/nested_state.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,7 @@ struct Source {
     std::vector<SourceArea> areas;
     std::vector<CoreLayoutEntry> kernel_layout;   // cores with NT_X86_XSAVE_LAYOUT
     std::vector<std::string> notes;           // about the whole input
+    std::vector<nested::State> nested;        // KVM nested states ("nested" format: no XSAVE area)
 };
 
 struct SourceRequest {
@@ -83,6 +85,7 @@ struct Opened {
     std::string kind;
     std::vector<Area> areas;
     std::vector<std::string> notes;
+    std::vector<nested::State> nested;        // as Source::nested
 };
 
 // The areas as the input holds them, `thread` selected. Throws Error (without the path).
