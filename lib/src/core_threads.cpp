@@ -92,7 +92,7 @@ void build_threads(CoreFile& core, const std::vector<ThreadNotes>& threads) {
             t.xstate = fs;
             t.built_xcr0 = 0x1;
             t.notes.push_back(fmt::format("FSAVE image only ({}): x87 state; MXCSR, XMM and later state were not saved "
-                                          "(XCR0 0x1); tag word converted to FXSAVE's abridged form",
+                                          "(shown in their initial state, MXCSR 0x1F80); tag word converted to FXSAVE's abridged form",
                                           from->name));
         } else {
             continue;   // a thread without FP notes

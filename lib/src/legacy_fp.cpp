@@ -49,6 +49,8 @@ std::vector<uint8_t> xsave_from_fsave(std::span<const uint8_t> fs) {
     store_le(p + 12, cs_op & 0xffff, 2);
     store_le(p + 16, load_le(fs.data() + 20, 4), 4);
     store_le(p + 20, load_le(fs.data() + 24, 2), 2);
+    // SSE stays in its initial state (XSTATE_BV bit 1 clear); standard form stores MXCSR as is.
+    store_le(p + kMxcsrOffset, kMxcsrInit, 4);
     for (unsigned i = 0; i < 8; ++i) std::copy_n(fs.begin() + 28 + 10 * i, 10, a.begin() + 32 + 16 * i);
     return a;
 }

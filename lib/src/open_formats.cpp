@@ -69,7 +69,7 @@ Source read_fsave(std::span<const uint8_t> b, const SourceRequest&) {
     Source s;
     s.areas.push_back({{}, {}, xsave_from_fsave(b), uint64_t(0x1), {},
                        {"FSAVE image (108 bytes, 32-bit protected-mode form): x87 state only, converted to FXSAVE's form (abridged "
-                        "tag word); MXCSR, XMM and later state were not saved (XCR0 0x1)"}, {}});
+                        "tag word); MXCSR, XMM and later state were not saved (shown in their initial state, MXCSR 0x1F80)"}, {}});
     s.areas.back().legacy32 = true;   // FSAVE holds FIP/FDP as offsets with FCS/FDS
     return s;
 }

@@ -113,8 +113,8 @@ constexpr size_t kFsaveSize = 108;     // 32-bit protected-mode FSAVE/FNSAVE ima
 // zero, the image's bytes unchanged (its XCR0 is 0x3).
 std::vector<uint8_t> xsave_from_fxsave(std::span<const uint8_t> fxsave);
 // A 576-byte standard XSAVE area from a 108-byte FSAVE image, in FXSAVE's 32-bit form: full
-// tag word to the abridged one, FOP from the FCS dword, ST0-7 at 16-byte strides; the SSE
-// bytes stay zero (FSAVE has no MXCSR or XMM); XSTATE_BV = x87 (its XCR0 is 0x1).
+// tag word to the abridged one, FOP from the FCS dword, ST0-7 at 16-byte strides; MXCSR
+// its initial 0x1F80 (FSAVE has none); XSTATE_BV = x87 (its XCR0 is 0x1).
 std::vector<uint8_t> xsave_from_fsave(std::span<const uint8_t> fsave);
 // The legacy fields (catalogue of x87, and of SSE when `with_sse`) whose values differ between
 // an XSAVE area (init components read as their initial values) and a 576-byte area built from
