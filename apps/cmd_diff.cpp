@@ -144,8 +144,9 @@ void cli::register_diff(CLI::App& app) {
         ->allow_extra_args(false);
     cmd->add_flag("--json", o->json, "JSON output");
     cmd->add_option("--color", o->color, "auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}));
-    cmd->callback([o] {
-        o->in_b.thread = o->in_a.thread;
+    auto* thread_b = cmd->add_option("--thread-b", o->in_b.thread, "core B: all or a thread ID (default: --thread)");
+    cmd->callback([o, thread_b] {
+        if (!thread_b->count()) o->in_b.thread = o->in_a.thread;
         run_diff(*o);
     });
 

@@ -70,7 +70,7 @@ struct FieldRef { const FieldDesc* f = nullptr; unsigned i = 0; };
 FieldRef find_field(unsigned bit, std::string_view name) {
     if (const ComponentInfo* c = component_info(bit))
         for (const auto& f : c->fields)
-            for (unsigned i = 0; i < f.count; ++i) {
+            for (unsigned i = 0; i < field_instances(f, false); ++i) {
                 bool match = f.count == 1 ? name == f.prefix
                                           : name == fmt::format("{}{}", f.prefix, f.first_index + i);
                 if (match) return {&f, i};
@@ -112,7 +112,7 @@ private:
                 if (field_is_stored(img_, bit, f)) continue;
                 std::vector<uint8_t> init(f.width);
                 init_value(f, img_.format, init.data());
-                for (unsigned i = 0; i < f.count; ++i) {
+                for (unsigned i = 0; i < field_instances(f, false); ++i) {
                     if (bit >= 2 && f.offset + i * f.stride + f.width > L.size[bit]) break;
                     std::copy(init.begin(), init.end(), img_.bytes.begin() + field_offset(L, bit, f, i));
                 }

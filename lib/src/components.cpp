@@ -19,21 +19,26 @@ constexpr FieldDesc kX87[] = {
     {"fsw", 2, 2},
     {"ftw", 4, 1},          // abridged tag word as stored: bit i set = ST(i) valid
     {"fop", 6, 2},
-    {"fip", 8, 8},
-    {"fdp", 16, 8},
+    {"fip", 8, 8, 1, 0, 0, S::Hex, true, Init::Zero, 0},
+    {"fdp", 16, 8, 1, 0, 0, S::Hex, true, Init::Zero, 0},
+    // 32-bit form (FXSAVE without REX.W, FSAVE): offsets and selectors (SDM Table 10-2).
+    {"fip", 8, 4, 1, 0, 0, S::Hex, true, Init::Zero, 1, true},
+    {"fcs", 12, 2, 1, 0, 0, S::Hex, true, Init::Zero, 1, true},
+    {"fdp", 16, 4, 1, 0, 0, S::Hex, true, Init::Zero, 1, true},
+    {"fds", 20, 2, 1, 0, 0, S::Hex, true, Init::Zero, 1, true},
     {"st", 32, 10, 8, 16, 0, S::X87Reg},
 };
 constexpr FieldDesc kSse[] = {
     {"mxcsr", 24, 4, 1, 0, 0, S::Mxcsr, true, Init::Mxcsr},
     {"mxcsr_mask", 28, 4, 1, 0, 0, S::Hex, true, Init::Stored},
-    {"xmm", 160, 16, 16, 16},
+    {"xmm", 160, 16, 16, 16, 0, S::Hex, true, Init::Zero, 8},   // XMM8-15: 64-bit mode only
 };
-constexpr FieldDesc kAvx[] = {{"ymmh", 0, 16, 16, 16, 0, S::Hex, kNotArch}};
+constexpr FieldDesc kAvx[] = {{"ymmh", 0, 16, 16, 16, 0, S::Hex, kNotArch, Init::Zero, 8}};
 constexpr FieldDesc kBndregs[] = {{"bnd", 0, 16, 4, 16}};
 constexpr FieldDesc kBndcsr[] = {{"bndcfgu", 0, 8}, {"bndstatus", 8, 8}};
 constexpr FieldDesc kOpmask[] = {{"k", 0, 8, 8, 8}};
-constexpr FieldDesc kZmmHi256[] = {{"zmmh", 0, 32, 16, 32, 0, S::Hex, kNotArch}};
-constexpr FieldDesc kHi16Zmm[] = {{"zmm", 0, 64, 16, 64, 16}};
+constexpr FieldDesc kZmmHi256[] = {{"zmmh", 0, 32, 16, 32, 0, S::Hex, kNotArch, Init::Zero, 8}};
+constexpr FieldDesc kHi16Zmm[] = {{"zmm", 0, 64, 16, 64, 16, S::Hex, true, Init::Zero, 0}};
 constexpr FieldDesc kPt[] = {
     {"rtit_ctl", 0, 8, 1, 0, 0, S::Hex, kNotArch},          {"rtit_output_base", 8, 8, 1, 0, 0, S::Hex, kNotArch},
     {"rtit_output_mask_ptrs", 16, 8, 1, 0, 0, S::Hex, kNotArch}, {"rtit_status", 24, 8, 1, 0, 0, S::Hex, kNotArch},
@@ -65,7 +70,7 @@ constexpr FieldDesc kTilecfg[] = {
     {"colsb", 16, 2, 16, 2, 0, S::Hex, kNotArch},     {"rows", 48, 1, 16, 1, 0, S::Hex, kNotArch},
 };
 constexpr FieldDesc kTiledata[] = {{"tmm", 0, 1024, 8, 1024, 0, S::Bytes}};
-constexpr FieldDesc kApx[] = {{"r", 0, 8, 16, 8, 16}};
+constexpr FieldDesc kApx[] = {{"r", 0, 8, 16, 8, 16, S::Hex, true, Init::Zero, 0}};
 constexpr FieldDesc kLwp[] = {{"lwpcb_address", 0, 8, 1, 0, 0, S::Hex, kNotArch},
                               {"lwp_state", 8, 120, 1, 0, 0, S::Bytes, kNotArch}};
 

@@ -25,9 +25,9 @@ void read_field(const Image& img, unsigned bit, const FieldDesc& f, unsigned i, 
     std::copy_n(img.bytes.begin() + at, f.width, out.begin());
 }
 
-const FieldDesc* find_field(const ComponentInfo& c, std::string_view prefix) {
+const FieldDesc* find_field(const ComponentInfo& c, std::string_view prefix, bool legacy32) {
     for (const auto& f : c.fields)
-        if (f.prefix == prefix) return &f;
+        if (f.prefix == prefix && field_instances(f, legacy32)) return &f;
     return nullptr;
 }
 
@@ -46,13 +46,39 @@ std::vector<bool> covered_bytes(const Image& img) {
         }
         for (const auto& f : info->fields) {
             if (!field_is_stored(img, bit, f)) continue;
-            for (unsigned i = 0; i < f.count; ++i) {
+            for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                 if (bit >= 2 && f.offset + i * f.stride + f.width > L.size[bit]) break;
                 std::fill_n(cov.begin() + field_offset(L, bit, f, i), f.width, true);
             }
         }
     }
     return cov;
+}
+
+// x87/SSE in their initial state (XSTATE_BV bit clear) while their register bytes say
+// otherwise: decoded as the CPU would load them (initial values); say the bytes are stale.
+void stale_legacy_warnings(const Image& img, std::vector<std::string>& out) {
+    std::vector<uint8_t> init;
+    for (unsigned bit : {0u, 1u}) {
+        if (img.in_use(bit) || !img.layout->has(bit)) continue;
+        std::vector<std::string> names;
+        for (const auto& f : component_info(bit)->fields) {
+            if (field_is_stored(img, bit, f)) continue;
+            init.assign(f.width, 0);
+            init_value(f, img.format, init.data());
+            for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
+                uint32_t at = field_offset(*img.layout, bit, f, i);
+                if (!std::equal(init.begin(), init.end(), img.bytes.begin() + at)) names.push_back(field_name(f, i));
+            }
+        }
+        if (names.empty()) continue;
+        std::string list;
+        for (size_t k = 0; k < names.size() && k < 8; ++k) list += (k ? ", " : "") + names[k];
+        if (names.size() > 8) list += fmt::format(" and {} more", names.size() - 8);
+        out.push_back(fmt::format("{} is in its initial state (XSTATE_BV bit {} clear) but its bytes hold other values ({}): "
+                                  "decoded as the initial values the CPU would load; the stale bytes are kept in reserved_bytes",
+                                  component_name(bit), bit, list));
+    }
 }
 
 } // namespace
@@ -146,10 +172,10 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
             dc.fields.push_back(std::move(v));
         } else {
             size_t n = 0;
-            for (const auto& f : info->fields) n += f.count;
+            for (const auto& f : info->fields) n += field_instances(f, img.legacy32);
             dc.fields.reserve(n);
             for (const auto& f : info->fields)
-                for (unsigned i = 0; i < f.count; ++i) {
+                for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                     // Fields past the enumerated size (e.g. LBR entries beyond the depth) do not exist.
                     if (bit >= 2 && f.offset + i * f.stride + f.width > dc.size) break;
                     Value v{field_name(f, i), {}, f.show, bit};
@@ -164,21 +190,26 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
     std::vector<uint8_t> part;
     for (const auto& view : all_views()) {
         bool ok = true;
-        for (const auto& p : view.parts)
-            if (!p.prefix.empty() && !L.has(p.bit)) ok = false;
+        unsigned count = view.count;   // fewer for a 32-bit process (ymm0-7)
+        for (const auto& p : view.parts) {
+            if (p.prefix.empty()) continue;
+            if (!L.has(p.bit)) ok = false;
+            else count = std::min(count, field_instances(*find_field(*component_info(p.bit), p.prefix, img.legacy32), img.legacy32));
+        }
         if (!ok) continue;
-        for (unsigned i = 0; i < view.count; ++i) {
+        for (unsigned i = 0; i < count; ++i) {
             Value v{fmt::format("{}{}", view.prefix, i), {}, Show::Hex};
             v.bytes.reserve(view.width);
             for (const auto& p : view.parts) {
                 if (p.prefix.empty()) continue;
                 v.bit = p.bit;
-                read_field(img, p.bit, *find_field(*component_info(p.bit), p.prefix), i, part);
+                read_field(img, p.bit, *find_field(*component_info(p.bit), p.prefix, img.legacy32), i, part);
                 v.bytes.insert(v.bytes.end(), part.begin(), part.end());
             }
             regs.push_back({view.rank, seq++, std::move(v)});
         }
     }
+    stale_legacy_warnings(img, d.warnings);
     std::vector<bool> cov = covered_bytes(img);
     for (size_t i = 0; i < cov.size();) {
         if (cov[i] || img.bytes[i] == 0) { ++i; continue; }

@@ -12,6 +12,14 @@
 namespace xsave {
 namespace {
 
+// Equal as unsigned numbers: a 32-bit process's 4-byte FIP equals a 64-bit one's 8-byte FIP
+// holding the same offset.
+bool same_value(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+    const auto& lo = a.size() <= b.size() ? a : b;
+    const auto& hi = a.size() <= b.size() ? b : a;
+    return std::equal(lo.begin(), lo.end(), hi.begin()) && std::all_of(hi.begin() + lo.size(), hi.end(), [](uint8_t x) { return x == 0; });
+}
+
 std::string lower(std::string s) {
     for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
     return s;
@@ -142,7 +150,7 @@ DiffResult diff_areas(const Image& a, const CpuModel& ca, const Image& b, const 
         auto jb = mb.find(name);
         if (jb == mb.end()) continue;   // reported as a layout difference
         const Value &va = *ma[name], &vb = *jb->second;
-        if (ignore.value(va) || va.bytes == vb.bytes) continue;
+        if (ignore.value(va) || same_value(va.bytes, vb.bytes)) continue;
         Difference d{"register", name, component_name(va.bit), hex_value(va.bytes), hex_value(vb.bytes), "", {}};
         for (unsigned k = 0; k < std::min(va.bytes.size(), vb.bytes.size()); ++k)
             if (va.bytes[k] != vb.bytes[k]) d.bytes.push_back(k);

@@ -75,7 +75,7 @@ Map build_map(const Image& img) {
         }
         for (size_t fi = 0; fi < c->fields.size(); ++fi) {
             const FieldDesc& f = c->fields[fi];
-            for (unsigned i = 0; i < f.count; ++i) {
+            for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                 uint32_t at = f.offset + i * f.stride;
                 if (b >= 2 && at + f.width > L.size[b]) break;   // beyond the enumerated size (LBR depth)
                 mark(base + at, f.width, {Kind::Component, int(b), int(fi), int(i)});

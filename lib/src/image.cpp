@@ -101,6 +101,7 @@ Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOpti
     img.xstate_bv = v.xstate_bv;
     img.xcomp_bv = v.xcomp_bv;
     img.layout = v.layout;
+    img.legacy32 = opt.legacy32;
     img.bytes = std::move(bytes);
     return img;
 }

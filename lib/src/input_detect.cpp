@@ -34,4 +34,7 @@ Trailing trailing_bytes(std::span<const uint8_t> b, size_t layout_size) {
     return t;
 }
 
+bool is_fxsave_image(std::span<const uint8_t> b) { return b.size() == kFxsaveSize; }
+bool is_fsave_image(std::span<const uint8_t> b) { return b.size() == kFsaveSize; }
+
 } // namespace xsave

@@ -9,7 +9,7 @@ namespace xsave {
 namespace {
 
 bool in_field(const FieldDesc& f, uint32_t base, uint32_t limit, uint32_t offset, Location& loc) {
-    for (unsigned i = 0; i < f.count; ++i) {
+    for (unsigned i = 0; i < field_instances(f, false); ++i) {
         uint32_t start = base + f.offset + i * f.stride;
         if (start + f.width > base + limit) return false;
         if (offset >= start && offset < start + f.width) {

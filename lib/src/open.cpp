@@ -93,7 +93,8 @@ public:
     std::shared_ptr<const CpuModel> choose(const SourceArea& r, const std::string& label, uint64_t xcr0, std::vector<std::string>& notes) {
         if (r.cpu) return r.cpu;
         if (!source_.kernel_layout.empty()) {
-            notes.push_back("layout from the core's NT_X86_XSAVE_LAYOUT note");
+            notes.push_back("layout from the core's " +
+                            (source_.kernel_layout_source.empty() ? std::string("NT_X86_XSAVE_LAYOUT note") : source_.kernel_layout_source));
             return cached(xcr0, 0, [&](std::string&) { return model_from_kernel_layout(source_.kernel_layout, xcr0); }).cpu;
         }
         auto host = host_model();
@@ -140,6 +141,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
         a.context = std::move(r.context);
         a.bytes_read = r.bytes.size();
         ReadOptions ro;
+        ro.legacy32 = r.legacy32;
         // The input's XCR0 (a note's, a frame's, --xcr0) says which components a standard area holds.
         if (r.xcr0) ro.xcr0 = *r.xcr0 & ~kCompactedBit;
         a.cpu = opt.cpu ? opt.cpu : chooser.choose(r, a.label, ro.xcr0.value_or(0), a.notes);
@@ -153,7 +155,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
             throw;
         }
         a.notes.insert(a.notes.end(), a.image.notes.begin(), a.image.notes.end());
-        a.image.notes.clear();
+        a.image.notes = std::move(r.warnings);   // become the decode's warnings
         out.areas.push_back(std::move(a));
     }
     return out;

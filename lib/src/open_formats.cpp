@@ -41,10 +41,16 @@ Source read_core(std::span<const uint8_t> b, const SourceRequest& req) {
     auto core = read_elf_core(b);
     Source s;
     s.kernel_layout = std::move(core.kernel_layout);
+    s.kernel_layout_source = std::move(core.kernel_layout_source);
     for (auto& t : core.threads) {
         uint64_t x = t.xcr0();
-        s.areas.push_back({fmt::format("thread {}", t.tid), t.tid, std::move(t.xstate),
-                           req.xcr0 ? req.xcr0 : std::optional<uint64_t>(x), {}, {}, {}});
+        SourceArea a{fmt::format("thread {}", t.tid), t.tid, std::move(t.xstate),
+                     req.xcr0 ? req.xcr0 : std::optional<uint64_t>(x), {}, {}, {}};
+        a.notes.push_back(fmt::format("{} {} core, from {}", core_os_name(core.os), core_abi_name(core.abi), t.source));
+        a.notes.insert(a.notes.end(), t.notes.begin(), t.notes.end());
+        a.warnings = std::move(t.warnings);
+        a.legacy32 = t.legacy32;
+        s.areas.push_back(std::move(a));
     }
     return s;
 }
@@ -56,13 +62,27 @@ Source read_nested(std::span<const uint8_t> b, const SourceRequest&) {
     return s;
 }
 
+// 512-byte FXSAVE and 108-byte FSAVE images (PTRACE_GETFPREGS, debuggers) as standard areas.
+Source read_fxsave(std::span<const uint8_t> b, const SourceRequest&) {
+    if (b.size() != kFxsaveSize) throw Error(fmt::format("{} bytes: an FXSAVE image has exactly {}", b.size(), kFxsaveSize));
+    s.areas.push_back({{}, {}, xsave_from_fxsave(b), uint64_t(0x3), {},
+                       {"FXSAVE image (512 bytes): x87 and SSE state, read as a standard XSAVE area with XSTATE_BV = x87|SSE; "
+                        "FIP/FDP in the 64-bit form (the image does not say which form it holds)"}, {}});
+Source read_fsave(std::span<const uint8_t> b, const SourceRequest&) {
+    if (b.size() != kFsaveSize) throw Error(fmt::format("{} bytes: an FSAVE image has exactly {}", b.size(), kFsaveSize));
+    s.areas.push_back({{}, {}, xsave_from_fsave(b), uint64_t(0x1), {},
+                       {"FSAVE image (108 bytes, 32-bit protected-mode form): x87 state only, converted to FXSAVE's form (abridged "
+                        "tag word); MXCSR, XMM and later state were not saved (shown in their initial state, MXCSR 0x1F80)"}, {}});
+    s.areas.back().legacy32 = true;   // FSAVE holds FIP/FDP as offsets with FCS/FDS
 // Detection order: magic numbers first, then text, the nested-state header (binary: never
-// text), and raw bytes last (it accepts anything).
+// text), FXSAVE/FSAVE images by their exact size, and raw bytes last (it accepts anything).
 const InputFormat kFormats[] = {
-    {.name = "core", .what = "ELF core file (every thread's NT_X86_XSTATE note)", .detect = is_elf, .read = read_core, .by_size = true},
+    {.name = "core", .what = "ELF core file: Linux, FreeBSD, NetBSD; x86-64, i386, x32 (every thread's FP state)", .detect = is_elf, .read = read_core, .by_size = true},
     {.name = "sigframe", .what = "Linux signal-frame fpstate", .detect = is_sigframe, .read = read_frame, .by_size = true},
     {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex},
     {.name = "nested", .what = "KVM nested state (kvm_nested_state: VMCS12 or VMCB12)", .detect = nested::looks_like_nested_state, .read = read_nested},
+    {.name = "fxsave", .what = "512-byte FXSAVE image", .detect = is_fxsave_image, .read = read_fxsave},
+    {.name = "fsave", .what = "108-byte FSAVE image", .detect = is_fsave_image, .read = read_fsave},
     {.name = "raw", .what = "raw XSAVE area bytes", .detect = nullptr, .read = read_raw},
 };
 

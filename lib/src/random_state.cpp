@@ -28,7 +28,7 @@ void fill_fields(std::mt19937_64& rng, uint8_t* base, uint32_t size, unsigned bi
         return;
     }
     for (const FieldDesc& f : info->fields)
-        for (unsigned i = 0; i < f.count; ++i) {
+        for (unsigned i = 0; i < field_instances(f, false); ++i) {
             size_t at = f.offset + size_t(i) * f.stride;
             if (at + f.width <= size) fill_random(rng, base + at, f.width);
         }

@@ -91,7 +91,8 @@ w(os.path.join(BAD, 'elf-note-header-truncated.bin'), put(core, note_ph + 32, '<
 no_xstate = core
 for n in xstate:
     no_xstate = put(no_xstate, n[0] + 8, '<I', 0x2ff)
-w(os.path.join(BAD, 'elf-no-xstate.bin'), no_xstate)
+# Without its XSTATE notes the core still holds each thread's NT_FPREGSET (FXSAVE): a good input now.
+w(os.path.join(BAD, '..', 'core-fxsave-only.core'), no_xstate)
 w(os.path.join(BAD, 'elf-short-xstate.bin'), put(core, xstate[0][0] + 4, '<I', 100))
 # Every program header a copy of the PT_NOTE one: overlapping segments must not multiply copies.
 overlap = bytearray(core)

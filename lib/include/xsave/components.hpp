@@ -38,7 +38,19 @@ struct FieldDesc {
     Show show = Show::Hex;
     bool architectural = true; // listed in dump JSON "registers" (false: only in component fields)
     Init init = Init::Zero;
+    // Instances that exist for a 32-bit process (XMM0-7: 8; Hi16_ZMM: 0); kAll: as many as in
+    // 64-bit mode. A field with only32 exists only in the 32-bit legacy-region form (FCS, FDS).
+    uint16_t count32 = 0xffff;
+    bool only32 = false;
 };
+constexpr uint16_t kAll = 0xffff;
+
+// How many instances of field f exist: 64-bit (and x32) processes, or 32-bit ones, whose
+// FXSAVE/XSAVE legacy region holds FIP/FDP as 32-bit offsets with FCS/FDS selectors.
+inline unsigned field_instances(const FieldDesc& f, bool legacy32) {
+    if (!legacy32) return f.only32 ? 0 : f.count;
+    return f.count32 < f.count ? f.count32 : f.count;
+}
 
 // A composed architectural view such as ymmN = xmmN | ymmhN << 128.
 struct ViewPart { std::string_view prefix; uint8_t bit; };

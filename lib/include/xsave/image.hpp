@@ -40,6 +40,8 @@ struct ReadOptions {
     // Standard form: the component mask the area was saved with (its XCR0). Default: the
     // profile's enabled XCR0.
     std::optional<uint64_t> xcr0;
+    // A 32-bit process's area: FIP/FDP are offsets with FCS/FDS selectors, XMM0-7 only.
+    bool legacy32 = false;
 };
 
 // An area in the caller's buffer, as read_image would read it, without a copy.
@@ -60,6 +62,7 @@ struct Image {
     uint64_t xcomp_bv = 0;
     const Layout* layout = nullptr;   // owned by the CpuModel
     std::vector<std::string> notes;   // how the layout was chosen, when not plainly
+    bool legacy32 = false;            // see ReadOptions::legacy32
     size_t trailing() const { return bytes.size() - layout->total_size; }
     bool in_use(unsigned bit) const { return xstate_bv >> bit & 1; }
     AreaView view() const { return {bytes, format, xstate_bv, xcomp_bv, layout}; }

@@ -14,6 +14,9 @@ namespace xsave {
 
 // Text as people paste it: no NUL, nearly all printable, enough hex digits to hold bytes.
 bool looks_like_hex_text(std::span<const uint8_t> bytes);
+// Exactly 512 / 108 bytes (too short for an XSAVE area): an FXSAVE / FSAVE image.
+bool is_fxsave_image(std::span<const uint8_t> bytes);
+bool is_fsave_image(std::span<const uint8_t> bytes);
 
 // ---------------------------------------------------------------- hex text
 
@@ -47,15 +50,30 @@ constexpr size_t kMaxHexBytes = 4u << 20;
 // ---------------------------------------------------------------- ELF core files
 
 constexpr uint32_t kNtPrstatus = 1;
+constexpr uint32_t kNtFpregset = 2;            // CORE / FreeBSD: FXSAVE (64-bit), FSAVE (i386)
+constexpr uint32_t kNtPrxfpreg = 0x46e62b7f;   // LINUX: 512-byte FXSAVE (i386 processes)
 constexpr uint32_t kNtX86Xstate = 0x202;
 constexpr unsigned kPrstatusPidOffset = 32;   // pr_pid in x86-64 struct elf_prstatus
 constexpr unsigned kCoreXcr0Offset = 464;     // the kernel (and gdb) store XCR0 here in the note
 
+// Which kernel wrote the core (from its note owners), and for which kind of process.
+enum class CoreOs : uint8_t { Linux, FreeBSD, NetBSD };
+enum class CoreAbi : uint8_t { Amd64, I386, X32 };   // ELFCLASS64/EM_X86_64, ELFCLASS32/EM_386, ELFCLASS32/EM_X86_64
+const char* core_os_name(CoreOs os);     // "Linux", "FreeBSD", "NetBSD"
+const char* core_abi_name(CoreAbi abi);  // "x86-64", "i386", "x32"
+
 struct CoreThread {
-    int32_t tid = 0;                  // pr_pid of the NT_PRSTATUS before the note (0: none)
-    std::vector<uint8_t> xstate;      // the NT_X86_XSTATE descriptor, as written
-    uint64_t note_offset = 0;         // file offset of the note's header
-    uint64_t xcr0() const;            // the u64 at kCoreXcr0Offset (0 if the note is too short)
+    int32_t tid = 0;                  // thread id from NT_PRSTATUS (FreeBSD/Linux) or the NetBSD LWP id
+    // The XSAVE area the tool decodes: an NT_X86_XSTATE note as written, or a standard area
+    // built from FXSAVE, FSAVE or NetBSD's struct xstate (see `source` and `notes`).
+    std::vector<uint8_t> xstate;
+    uint64_t note_offset = 0;         // file offset of the header of the note `xstate` comes from
+    std::string source;               // that note, e.g. "LINUX/NT_X86_XSTATE", "CORE/NT_FPREGSET (FXSAVE)"
+    uint64_t built_xcr0 = 0;          // non-zero: the XCR0 of a built area (bytes 464.. are not XCR0)
+    bool legacy32 = false;            // 32-bit process: FIP/FDP are offsets with FCS/FDS, XMM0-7 only
+    std::vector<std::string> notes;     // what was converted and what the notes did not save
+    std::vector<std::string> warnings;  // FXSAVE/FSAVE notes that disagree with the XSAVE note
+    uint64_t xcr0() const;            // built_xcr0, else the u64 at kCoreXcr0Offset (0 if too short)
 };
 
 // One entry of the kernel's NT_X86_XSAVE_LAYOUT note (Linux 6.12+): where it put each
@@ -65,17 +83,44 @@ struct CoreLayoutEntry {
 };
 
 struct CoreFile {
+    CoreOs os = CoreOs::Linux;
+    CoreAbi abi = CoreAbi::Amd64;
     std::vector<CoreThread> threads;  // in file order (the kernel writes the dumping thread first)
-    std::vector<CoreLayoutEntry> kernel_layout;   // empty when the core has no such note
-    size_t ignored_notes = 0;         // NT_FILE, NT_AUXV, NT_FPREGSET, NT_SIGINFO, ...
+    // Where the areas' components sit when the core says so: the kernel's NT_X86_XSAVE_LAYOUT,
+    // or the fixed layout of areas built from NetBSD's struct xstate. Empty otherwise.
+    std::vector<CoreLayoutEntry> kernel_layout;
+    std::string kernel_layout_source;  // "NT_X86_XSAVE_LAYOUT note", "NetBSD struct xstate"
+    size_t ignored_notes = 0;         // NT_FILE, NT_AUXV, NT_SIGINFO, ...
     std::vector<std::string> ignored_note_types;   // distinct kinds seen (first 32), e.g. "CORE/NT_FILE"
 };
 
-// Parses an ELF64 little-endian x86-64 ET_CORE file. Throws Error naming the offset at
-// fault: not ELF, wrong class/machine/type, truncated header, absurd or out-of-file program
-// header table, note past its segment or the file, PT_NOTE segments that overlap (so copies
-// never exceed the file's size), no NT_X86_XSTATE note.
+// Parses a little-endian x86 ET_CORE file: ELFCLASS64 x86-64, ELFCLASS32 i386 or x32; notes
+// written by Linux (owners CORE/LINUX, also gdb), FreeBSD (owner FreeBSD) or NetBSD
+// (NetBSD-CORE@LWP). Each thread's FP state comes from NT_X86_XSTATE, NetBSD PT_GETXSTATE,
+// FXSAVE (NT_PRXFPREG, 64-bit NT_FPREGSET / PT_GETFPREGS) or FSAVE (i386 NT_FPREGSET /
+// PT_GETFPREGS), best first; the others are cross-checked against it. Throws Error naming the
+// offset at fault: not ELF, wrong class/machine/type, truncated header, absurd or out-of-file
+// program header table, note past its segment or the file, PT_NOTE segments that overlap (so
+// copies never exceed the file's size), an FP note too short for its kind, no FP note at all.
 CoreFile read_elf_core(std::span<const uint8_t> bytes);
+
+// ---------------------------------------------------------------- FXSAVE and FSAVE images
+
+constexpr size_t kFxsaveSize = 512;
+constexpr size_t kFsaveSize = 108;     // 32-bit protected-mode FSAVE/FNSAVE image
+
+// A 576-byte standard XSAVE area holding a 512-byte FXSAVE image: XSTATE_BV = x87|SSE, header
+// zero, the image's bytes unchanged (its XCR0 is 0x3).
+std::vector<uint8_t> xsave_from_fxsave(std::span<const uint8_t> fxsave);
+// A 576-byte standard XSAVE area from a 108-byte FSAVE image, in FXSAVE's 32-bit form: full
+// tag word to the abridged one, FOP from the FCS dword, ST0-7 at 16-byte strides; MXCSR
+// its initial 0x1F80 (FSAVE has none); XSTATE_BV = x87 (its XCR0 is 0x1).
+std::vector<uint8_t> xsave_from_fsave(std::span<const uint8_t> fsave);
+// The legacy fields (catalogue of x87, and of SSE when `with_sse`) whose values differ between
+// an XSAVE area (init components read as their initial values) and a 576-byte area built from
+// an FXSAVE/FSAVE image, e.g. {"mxcsr_mask", "st3"}.
+std::vector<std::string> legacy_differences(std::span<const uint8_t> xsave, std::span<const uint8_t> built, bool with_sse,
+                                            bool legacy32);
 
 // ---------------------------------------------------------------- signal frames
 

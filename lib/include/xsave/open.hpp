@@ -28,12 +28,15 @@ struct SourceArea {
     std::vector<std::string> notes;
     // Other registers the input holds beside the XSAVE state ({"rip", "0x..."}), in order.
     std::vector<std::pair<std::string, std::string>> context;
+    std::vector<std::string> warnings = {};   // a core thread's FP notes that disagree
+    bool legacy32 = false;                    // 32-bit process: legacy region in its 32-bit form
 };
 
 struct Source {
     std::string kind;                         // the format's name
     std::vector<SourceArea> areas;
-    std::vector<CoreLayoutEntry> kernel_layout;   // cores with NT_X86_XSAVE_LAYOUT
+    std::vector<CoreLayoutEntry> kernel_layout;   // cores with NT_X86_XSAVE_LAYOUT or NetBSD struct xstate
+    std::string kernel_layout_source;         // "NT_X86_XSAVE_LAYOUT note", "NetBSD struct xstate"
     std::vector<std::string> notes;           // about the whole input
     std::vector<nested::State> nested;        // KVM nested states ("nested" format: no XSAVE area)
 };
