@@ -4,7 +4,9 @@
 #include "nested.hpp"
 #include "sources.hpp"
 
+#include "xsave/components.hpp"
 #include "xsave/cpu_ops.hpp"
+#include "xsave/criu.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/image.hpp"
 #include "xsave/open.hpp"
@@ -13,6 +15,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -96,8 +99,82 @@ nlohmann::ordered_json to_json(const xsave::CheckResult& r, bool ok, uint64_t xs
     return j;
 }
 
+// `--for criu`: the checks `criu restore` makes on the host, for the image set and each thread.
+void run_check_criu(const CheckCmdOptions& o) {
+    using namespace xsave;
+    if (o.target != "criu") throw Error(fmt::format("{}: a CRIU image: check it with --for criu", o.file));
+    if (o.on_cpu) throw Error("--on-cpu runs XRSTOR: it does not apply to --for criu");
+    auto in = criu::read_images(o.file);
+    CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
+    for (const auto& w : cpu.warnings()) cli::warn(w);
+    auto r = criu::check(in, cpu);
+    auto h = criu::host_xsave(cpu);
+    auto violations_json = [](const std::vector<Violation>& vs) {
+        nlohmann::ordered_json a = nlohmann::ordered_json::array();
+        for (const auto& v : vs) a.push_back({{"rule", v.rule}, {"message", v.message}});
+        return a;
+    };
+    if (o.json) {
+        nlohmann::ordered_json j;
+        j["ok"] = r.ok();
+        j["target"] = "criu";
+        j["host"] = {{"profile", cpu.profile().name}, {"xfeatures_mask", hex_u64(h.xfeatures_mask)},
+                     {"xsave_size", h.xsave_size}, {"xsave_size_max", h.xsave_size_max}};
+        j["violations"] = violations_json(r.image);
+        j["threads"] = nlohmann::ordered_json::array();
+        for (size_t i = 0; i < in.threads.size(); ++i) {
+            nlohmann::ordered_json t;
+            t["file"] = in.threads[i].label;
+            if (in.threads[i].tid) t["tid"] = *in.threads[i].tid;
+            t["ok"] = r.threads[i].empty();
+            t["violations"] = violations_json(r.threads[i]);
+            j["threads"].push_back(std::move(t));
+        }
+        fmt::print("{}\n", j.dump(2));
+    } else {
+        fmt::print("{}: {} by criu restore on {} (xfeatures_mask 0x{:x}, xsave_size {}, xsave_size_max {})\n", o.file,
+                   r.ok() ? "accepted" : "rejected", cpu.profile().name, h.xfeatures_mask, h.xsave_size, h.xsave_size_max);
+        if (!in.cpuinfo && in.dir.empty()) fmt::print("input: no cpuinfo.img given: the cpuinfo checks are skipped (give the directory)\n");
+        for (const auto& v : r.image) fmt::print("  {}: {}\n", v.rule, v.message);
+        for (size_t i = 0; i < in.threads.size(); ++i) {
+            fmt::print("{}: {}\n", in.threads[i].label, r.threads[i].empty() ? "accepted" : "rejected");
+            for (const auto& v : r.threads[i]) fmt::print("  {}: {}\n", v.rule, v.message);
+        }
+    }
+    if (!r.ok()) cli::set_exit_code(1);
+}
+
+// Cloud Hypervisor restores region + extra with KVM_SET_XSAVE2 on the target: the buffer must
+// hold the target's whole standard layout, and in-use components must sit where it puts them.
+void add_cloudhv_rules(const xsave::SourceArea& area, const xsave::CpuModel& to, xsave::CheckResult& r) {
+    using namespace xsave;
+    if (!area.cpu) return;
+    ReadOptions ro;
+    ro.xcr0 = area.xcr0;
+    Image img;
+    try {
+        img = read_image(area.bytes, *area.cpu, ro);
+    } catch (const Error&) {
+        return;   // the rules above already name what is wrong with the header
+    }
+    const Layout& from = *img.layout;
+    uint64_t xcr0 = to.enabled_xcr0() & to.supported_xcr0();
+    const Layout& L = to.standard(xcr0);
+    size_t need = std::max<size_t>(4096, L.total_size);
+    if (area.bytes.size() < need)
+        r.violations.push_back({"kvm-xsave2-size", fmt::format("region + extra are {} bytes; KVM_GET/SET_XSAVE2 on the target use {} (CPUID.(0xD,0).EBX for XCR0 0x{:x})",
+                                                               area.bytes.size(), need, xcr0)});
+    for (unsigned b = 2; b < 63; ++b) {
+        if (!img.in_use(b) || !from.has(b) || !L.has(b)) continue;   // xstate-bv-in-xcr0 names a missing one
+        if (L.offset[b] != from.offset[b] || L.size[b] != from.size[b])
+            r.violations.push_back({"layout-differs", fmt::format("{} is at {} ({} bytes) in the snapshot and at {} ({} bytes) on the target: convert --to-cpuid first",
+                                                                  component_name(b), from.offset[b], from.size[b], L.offset[b], L.size[b])});
+    }
+}
+
 void run_check(const CheckCmdOptions& o) {
     using namespace xsave;
+    if (o.target == "criu") return run_check_criu(o);
     CheckOptions co;
     auto t = target_from_name(o.target);
     if (!t) throw Error(fmt::format("--for: '{}': expected xrstor, xrstors, kvm, whpx or mshv", o.target));
@@ -117,6 +194,7 @@ void run_check(const CheckCmdOptions& o) {
             throw Error(fmt::format("{}: a KVM nested state is restored by KVM_SET_NESTED_STATE: use --for kvm, not --for {}", o.file, o.target));
         return cli::check_nested(o.file, in.nested[0], o.profile.spec, o.nested, o.json);
     }
+    if (in.kind == "criu") throw Error(fmt::format("{}: a CRIU image: check it with --for criu", o.file));
     CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     cli::warn_all("", cpu.warnings());
 
@@ -125,6 +203,7 @@ void run_check(const CheckCmdOptions& o) {
         const std::string label = area.label.empty() ? o.file : o.file + " " + area.label;
         const std::vector<uint8_t>& bytes = area.bytes;
         CheckResult r = check_area(bytes, cpu, co);
+        if (in.kind == "cloud-hypervisor") add_cloudhv_rules(area, cpu, r);
         uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
         uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
         std::optional<OnCpu> oc;
@@ -158,8 +237,8 @@ void cli::register_check(CLI::App& app) {
     cmd->add_option("file", o->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
     cli::add_input_option(cmd, o->input);
     cmd->add_option("--thread", o->thread, "core files: all (default) or a thread ID");
-    o->profile.add(cmd, "--cpuid", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
-    o->for_option = cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv; a KVM nested state: kvm");
+    o->profile.add(cmd, "--cpuid,--on", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
+    o->for_option = cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv, criu (a CRIU image directory or core-*.img); a KVM nested state: kvm");
     o->nested.add(cmd);
     cmd->add_option("--xcr0", o->xcr0, "enabled XCR0 (kvm: the guest's user features); default: the profile's");
     cmd->add_option("--xss", o->xss, "enabled IA32_XSS for xrstors; default: the profile's");

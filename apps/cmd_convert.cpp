@@ -6,13 +6,19 @@
 #include "xsave/assemble.hpp"
 #include "xsave/components.hpp"
 #include "xsave/convert.hpp"
+#include "xsave/cloudhv.hpp"
 #include "xsave/cpu_ops.hpp"
+#include "xsave/criu.hpp"
+#include "xsave/file_bytes.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/error.hpp"
 #include "xsave/random_state.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 
@@ -152,7 +158,111 @@ void run_standard(const ConvertCmd& c) {
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
 }
 
+// A new image directory: every file copied, the converted ones replaced; made beside the
+// target and renamed into place, so nothing is left behind on failure.
+void write_image_dir(const std::string& from, const std::string& to, const xsave::criu::Converted& conv) {
+    namespace fs = std::filesystem;
+    if (fs::exists(to)) throw xsave::Error(fmt::format("{}: exists; give a new directory for the converted images", to));
+    fs::path tmp = fs::path(to).parent_path() / (fs::path(to).filename().string() + ".tmp-xsavetool");
+    fs::remove_all(tmp);
+    try {
+        fs::create_directories(tmp);
+        for (const auto& e : fs::directory_iterator(from))
+            if (e.is_regular_file()) fs::copy_file(e.path(), tmp / e.path().filename());
+        for (const auto& [name, bytes] : conv.files) {
+            std::ofstream f(tmp / name, std::ios::binary | std::ios::trunc);
+            f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+            if (!f) throw xsave::Error(fmt::format("{}: cannot write", (tmp / name).string()));
+        }
+        fs::rename(tmp, to);
+    } catch (const fs::filesystem_error& e) {
+        fs::remove_all(tmp);
+        throw xsave::Error(fmt::format("{}: {}", to, e.code().message()));
+    } catch (...) {
+        fs::remove_all(tmp);
+        throw;
+    }
+}
+
+// CRIU images: each thread's FP fields re-laid for the target and written back into the image.
+void run_convert_criu(const ConvertCmd& c) {
+    if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
+    if (c.out.path.empty() || c.out.path == "-") throw xsave::Error("convert: CRIU images need -o (a new directory, or a file for one core image)");
+    auto in = xsave::criu::read_images(c.file);
+    xsave::CpuModel to(cli::load_profile(c.to_profile.spec));
+    xsave::ConvertOptions o;
+    parse_drop(c.drop, o);
+    auto conv = xsave::criu::convert(in, to, o);
+    for (const auto& n : conv.notes) cli::warn(n);
+    if (!in.dir.empty()) return write_image_dir(in.dir, c.out.path, conv);
+    if (!in.cpuinfo && conv.files.size() == 1) {
+        cli::warn(fmt::format("{}: cpuinfo.img not rewritten; convert the image directory to get one for the target", c.file));
+        return cli::write_output(c.out.path, conv.files[0].second, true, true);
+    }
+    throw xsave::Error(fmt::format("{}: give a core-*.img or the image directory", c.file));
+}
+
+// Cloud Hypervisor: each vCPU's xsave re-laid in the target's standard form (what
+// KVM_SET_XSAVE2 takes there), region + extra sized for it; the rest of state.json kept byte
+// for byte. The legacy region (x87/SSE) does not move, so the `fpu` block stays consistent.
+void run_convert_cloudhv(const ConvertCmd& c, const std::string& state) {
+    if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
+    if (c.out.path.empty() || c.out.path == "-") throw xsave::Error("convert: a Cloud Hypervisor snapshot needs -o NEW-state.json");
+    auto text = cli::read_input(state, 256u << 20);
+    xsave::cloudhv::Snapshot s;
+    naming_file(state, [&] { s = xsave::cloudhv::read_state({reinterpret_cast<const char*>(text.data()), text.size()}); });
+    auto to = std::make_shared<xsave::CpuModel>(cli::load_profile(c.to_profile.spec));
+    cli::InputOptions io = c.in;
+    io.input = "cloud-hypervisor";
+    io.thread = "all";
+    auto areas = cli::load_areas(c.file, io);
+    std::vector<std::vector<uint8_t>> out;
+    for (auto& a : areas) {
+        xsave::ConvertOptions o;
+        parse_drop(c.drop, o);
+        o.xcr0 = to->enabled_xcr0() & to->supported_xcr0();
+        auto t = xsave::trailing_bytes(a.image.bytes, a.image.layout->total_size);
+        if (t.nonzero)
+            throw xsave::Error(fmt::format("{}: {} non-zero bytes after the XSAVE layout (first at {}); they would be lost", a.label,
+                                           t.nonzero, *t.first_nonzero));
+        xsave::ConvertResult r;
+        naming_file(a.label, [&] { r = xsave::relayout(a.image, *a.cpu, *to, xsave::Format::Standard, o); });
+        if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
+        std::vector<uint8_t> bytes = std::move(r.bytes);
+        bytes.resize(std::max<size_t>(4096, (bytes.size() + 3) / 4 * 4), 0);
+        out.push_back(std::move(bytes));
+    }
+    std::string result;
+    naming_file(state, [&] { result = xsave::cloudhv::write_state(s, out); });
+    cli::write_output(c.out.path, result);
+}
+
+// The input's format, for the formats convert writes back in their own form.
+std::string input_kind(const ConvertCmd& c) {
+    xsave::OpenOptions oo;
+    oo.input = c.in.input;
+    oo.thread = "all";
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (c.file != "-" && fs::is_directory(c.file, ec)) {
+        for (const auto& f : xsave::input_formats())
+            if (f.detect_dir && (c.in.input == f.name || (c.in.input == "auto" && f.detect_dir(c.file)))) return std::string(f.name);
+        return {};
+    }
+    if (c.in.input != "auto") return c.in.input;
+    if (c.file == "-") return {};
+    auto fb = xsave::map_file(c.file);
+    return std::string(xsave::detect_input_format(fb.bytes()).name);
+}
+
 void run_convert(const ConvertCmd& c) {
+    std::string kind = input_kind(c);
+    if (kind == "criu") return run_convert_criu(c);
+    if (kind == "cloud-hypervisor") {
+        std::error_code ec;
+        bool dir = std::filesystem::is_directory(c.file, ec);
+        return run_convert_cloudhv(c, dir ? (std::filesystem::path(c.file) / "state.json").string() : c.file);
+    }
     cli::Area a = load_one(c);
     if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
     auto to = std::make_shared<xsave::CpuModel>(cli::load_profile(c.to_profile.spec));

@@ -7,7 +7,23 @@
 #include <fmt/format.h>
 
 namespace xsave {
+
+namespace formats {
+// Snapshot formats (open_snapshots.cpp).
+bool is_criu(std::span<const uint8_t> b);
+Source read_criu(std::span<const uint8_t> b, const SourceRequest& req);
+bool is_criu_dir(const std::string& path);
+Source read_criu_dir(const std::string& path, const SourceRequest& req);
+bool is_cloudhv(std::span<const uint8_t> b);
+Source read_cloudhv(std::span<const uint8_t> b, const SourceRequest& req);
+bool is_cloudhv_dir(const std::string& path);
+Source read_cloudhv_dir(const std::string& path, const SourceRequest& req);
+
+} // namespace formats
+
 namespace {
+
+using namespace formats;
 
 bool is_elf(std::span<const uint8_t> b) {
     return b.size() >= 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
@@ -79,6 +95,10 @@ Source read_fsave(std::span<const uint8_t> b, const SourceRequest&) {
 const InputFormat kFormats[] = {
     {.name = "core", .what = "ELF core file: Linux, FreeBSD, NetBSD; x86-64, i386, x32 (every thread's FP state)", .detect = is_elf, .read = read_core, .by_size = true},
     {.name = "sigframe", .what = "Linux signal-frame fpstate", .detect = is_sigframe, .read = read_frame, .by_size = true},
+    {.name = "criu", .what = "CRIU image directory or core-<tid>.img (every thread's fpregs)", .detect = is_criu, .read = read_criu,
+     .detect_dir = is_criu_dir, .read_dir = read_criu_dir},
+    {.name = "cloud-hypervisor", .what = "Cloud Hypervisor snapshot directory or state.json (every vCPU's xsave)", .detect = is_cloudhv,
+     .read = read_cloudhv, .detect_dir = is_cloudhv_dir, .read_dir = read_cloudhv_dir},
     {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex},
     {.name = "nested", .what = "KVM nested state (kvm_nested_state: VMCS12 or VMCB12)", .detect = nested::looks_like_nested_state, .read = read_nested},
     {.name = "fxsave", .what = "512-byte FXSAVE image", .detect = is_fxsave_image, .read = read_fxsave},

@@ -44,6 +44,8 @@ struct Source {
 struct SourceRequest {
     std::optional<uint64_t> xcr0;             // --xcr0: overrides what the input says
     std::string path;                         // the input's path ("-" for stdin)
+    // --cpuid: formats that lay out the area themselves (CRIU) must use this model's offsets.
+    std::shared_ptr<const CpuModel> cpu = nullptr;
 };
 
 // A row of the input table. `detect` is a cheap content test (nullptr: only by name);
