@@ -68,7 +68,7 @@ void check_against_qemu(const std::string& stream, const std::string& registers_
         CHECK(a["vcpu"] == int(c));
         const auto& ctx = a["context"];
         for (const char* n : {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9", "R15", "RIP", "CR0", "CR3", "CR4", "EFER"})
-            CHECK(ctx[lower(n)].get<std::string>() == "0x" + e.at(n));
+            CHECK(std::stoull(ctx[lower(n)].get<std::string>(), nullptr, 16) == std::stoull(e.at(n), nullptr, 16));
         const auto& regs = a["registers"];
         CHECK(regs["fcw"] == "0x" + e.at("FCW"));
         CHECK(regs["fsw"] == "0x" + e.at("FSW"));
@@ -140,16 +140,15 @@ TEST_CASE("qemu: recorded XSTATE_BV 0 is reported, in-use components marked with
 
 TEST_CASE("qemu: diff, check and conversions take a stream", "[qemu]") {
     std::string f = shell_quote(data_path("qemu/tcg-2cpu.mig"));
-    auto d = run_tool("diff " + f + " " + f + " --thread 0 --thread-b 1");
+    auto d = run_tool("diff " + f + " --thread 0 --thread-b 1");
     CHECK(d.status == 1);
     CHECK(d.out.find("pkru") != std::string::npos);
     CHECK(run_tool("diff " + f + " " + f).status == 0);
-    auto c = run_tool("check " + f + " --cpuid " + shell_quote(data_path("profiles/host-epyc.json")) + " --for kvm --json");
+    auto c = run_tool("check " + f + " --cpuid zen3-milan --for kvm --json");
     INFO(c.err);
     CHECK(c.status == 0);
     auto out = std::filesystem::temp_directory_path() / ("xsavetool-qemu-std-" + std::to_string(::getpid()) + ".bin");
-    auto s = run_tool("standard " + f + " --thread 1 --cpuid " + shell_quote(data_path("profiles/host-epyc.json")) + " -o " +
-                      shell_quote(out.string()));
+    auto s = run_tool("standard " + f + " --thread 1 --cpuid zen3-milan -o " + shell_quote(out.string()));
     INFO(s.err);
     REQUIRE(s.status == 0);
     auto b = read_bytes(out.string());

@@ -96,11 +96,15 @@ void decode_cpu(QemuCpu& c, std::span<const uint8_t> b) {
             store_le(c.fpregs[i] + 8, be(p + 8, 2), 2);
         }
     }
-    // env.xmm_regs travels as several struct arrays (xmm_reg, ymmh_reg, zmmh_reg, hi16_zmm_reg);
-    // the members name which 64-bit lanes of ZMMReg each holds.
+    // env.xmm_regs travels as several struct arrays (xmm_reg, ymmh_reg, zmmh_reg, then the whole
+    // ZMM16-31); the members name which 64-bit lanes of ZMMReg each holds. A second array holding
+    // lane 0 is the one that starts at register 16.
+    bool lane0_seen = false;
     for (const auto& f : c.fields) {
         if (!f.name.starts_with("env.xmm_regs") || f.members.empty()) continue;
-        unsigned first = f.struct_name.find("hi16") != std::string::npos ? 16 : 0;
+        bool lane0 = std::find(f.members.begin(), f.members.end(), "_q_ZMMReg[0]") != f.members.end();
+        unsigned first = f.struct_name.find("hi16") != std::string::npos || (lane0 && lane0_seen) ? 16 : 0;
+        lane0_seen |= lane0;
         for (unsigned i = 0; i < f.count && first + i < 32; ++i)
             for (const auto& m : f.members) {
                 auto q = zmm_qword(m);
