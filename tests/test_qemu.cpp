@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -164,4 +165,65 @@ TEST_CASE("qemu: the description decides field places (cut-down stream of two cp
     REQUIRE(s.cpus.size() == 2);
     CHECK(s.cpus[1].mxcsr == 0x3fa0);
     CHECK(s.ram_blocks == std::vector<std::string>{"pc.ram (16 MiB)"});
+}
+
+// TCG 7.2 has no AVX-512, so no real stream holds cpu/avx512: a stream built here with the
+// names QEMU's description gives those fields checks that lanes and ZMM16-31 land right.
+TEST_CASE("qemu: AVX-512 fields placed by their description names", "[qemu]") {
+    std::vector<uint8_t> b;
+    auto be = [&](uint64_t v, int n) { for (int i = n - 1; i >= 0; --i) b.push_back(uint8_t(v >> (8 * i))); };
+    auto str = [&](const std::string& s) { b.push_back(uint8_t(s.size())); b.insert(b.end(), s.begin(), s.end()); };
+    b = {'Q', 'E', 'V', 'M'};
+    be(3, 4);
+    b.push_back(0x04); be(7, 4); str("cpu"); be(0, 4); be(12, 4);
+    be(0xe7, 8);                                            // env.xcr0
+    auto lanes = [&](unsigned first, unsigned lo, unsigned n) {
+        for (unsigned r = 0; r < 16; ++r)
+            for (unsigned q = lo; q < lo + n; ++q) be(uint64_t(first + r) << 8 | q, 8);
+    };
+    lanes(0, 0, 2);                                         // xmm_reg
+    b.push_back(0x05); str("cpu/avx512"); be(1, 4);
+    for (unsigned k = 0; k < 8; ++k) be(0x100 + k, 8);      // env.opmask_regs
+    lanes(0, 4, 4);                                         // zmmh_reg
+    lanes(16, 0, 8);                                        // zmm_reg: ZMM16-31
+    b.push_back(0x7e); be(7, 4);
+    b.push_back(0x00);
+    auto m = [](int q) { return "{\"name\": \"_q_ZMMReg[" + std::to_string(q) + "]\", \"type\": \"uint64\", \"size\": 8}"; };
+    auto st = [&](const std::string& vmsd, int lo, int n) {
+        std::string s = "{\"vmsd_name\": \"" + vmsd + "\", \"version\": 1, \"fields\": [";
+        for (int q = lo; q < lo + n; ++q) s += (q > lo ? ", " : "") + m(q);
+        return s + "]}";
+    };
+    std::string desc = "{\"page_size\": 4096, \"devices\": [{\"name\": \"cpu\", \"instance_id\": 0, \"vmsd_name\": \"cpu\", \"version\": 12, \"fields\": ["
+                       "{\"name\": \"env.xcr0\", \"type\": \"uint64\", \"size\": 8},"
+                       "{\"name\": \"env.xmm_regs[0]\", \"array_len\": 16, \"type\": \"struct\", \"struct\": " + st("xmm_reg", 0, 2) + ", \"size\": 16}],"
+                       "\"subsections\": [{\"vmsd_name\": \"cpu/avx512\", \"version\": 1, \"fields\": ["
+                       "{\"name\": \"env.opmask_regs\", \"array_len\": 8, \"type\": \"uint64\", \"size\": 8},"
+                       "{\"name\": \"env.xmm_regs[1]\", \"array_len\": 16, \"type\": \"struct\", \"struct\": " + st("zmmh_reg", 4, 4) + ", \"size\": 32},"
+                       "{\"name\": \"env.xmm_regs[2]\", \"array_len\": 16, \"type\": \"struct\", \"struct\": " + st("zmm_reg", 0, 8) + ", \"size\": 64}]}]}]}";
+    b.push_back(0x06);
+    be(desc.size(), 4);
+    b.insert(b.end(), desc.begin(), desc.end());
+
+    auto s = xsave::read_qemu_stream(b);
+    REQUIRE(s.cpus.size() == 1);
+    const auto& c = s.cpus[0];
+    auto lane = [&](unsigned r, unsigned q) { uint64_t v = 0; std::memcpy(&v, c.zmm[r] + 8 * q, 8); return v; };
+    CHECK(lane(3, 1) == (3u << 8 | 1));
+    CHECK(lane(3, 2) == 0);                                 // no YMMH in this stream
+    CHECK(lane(5, 6) == (5u << 8 | 6));
+    CHECK(lane(17, 0) == (17u << 8 | 0));
+    CHECK(lane(31, 7) == (31u << 8 | 7));
+    CHECK(c.opmask[7] == 0x107);
+    xsave::CpuModel cpu(xsave::qemu_default_profile(0xe7));
+    const auto& L = cpu.standard(0xe7);
+    auto area = xsave::qemu_xsave_area(c, L, 0xe7);
+    REQUIRE(area.size() == 0xa80);
+    uint64_t v = 0;
+    std::memcpy(&v, &area[0x680 + 64 * 1 + 8 * 7], 8);       // Hi16_ZMM: ZMM17 lane 7
+    CHECK(v == (17u << 8 | 7));
+    std::memcpy(&v, &area[0x480 + 32 * 2 + 8 * 1], 8);       // ZMM_Hi256: ZMM2 lane 5
+    CHECK(v == (2u << 8 | 5));
+    std::memcpy(&v, &area[0x440 + 8 * 3], 8);                // opmask k3
+    CHECK(v == 0x103);
 }
