@@ -34,6 +34,7 @@ void run_dump(const DumpOptions& o) {
         const auto& a = areas[i];
         for (const auto& w : a.cpu->warnings()) cli::warn(fmt::format("{}: {}", a.cpu->profile().name, w));
         xsave::Decoded d = xsave::decode(a.image, *a.cpu);
+        d.warnings.insert(d.warnings.begin(), a.warnings.begin(), a.warnings.end());
         if (o.json) {
             buf.clear();
             if (many) buf += i ? ",\n  " : "[\n  ";

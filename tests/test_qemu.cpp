@@ -66,7 +66,7 @@ void check_against_qemu(const std::string& stream, const std::string& registers_
         INFO("vCPU " << c);
         const auto& e = expected[c];
         const auto& a = j[c];
-        CHECK(a["vcpu"] == int(c));
+        CHECK(a["tid"] == int(c));
         const auto& ctx = a["context"];
         for (const char* n : {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9", "R15", "RIP", "CR0", "CR3", "CR4", "EFER"})
             CHECK(std::stoull(ctx[lower(n)].get<std::string>(), nullptr, 16) == std::stoull(e.at(n), nullptr, 16));
@@ -126,7 +126,7 @@ TEST_CASE("qemu: recorded XSTATE_BV 0 is reported, in-use components marked with
     auto j = nlohmann::json::parse(r.out);
     REQUIRE(j.is_array());
     REQUIRE(j.size() == 1);
-    CHECK(j[0]["vcpu"] == 1);
+    CHECK(j[0]["tid"] == 1);
     CHECK(j[0]["context"]["recorded_xstate_bv"] == "0x0000000000000000");
     CHECK(j[0]["xstate_bv"] == "0x207");
     CHECK(j[0]["registers"]["pkru"] == "0x0000000c");
@@ -134,8 +134,8 @@ TEST_CASE("qemu: recorded XSTATE_BV 0 is reported, in-use components marked with
           "QEMU recorded XSTATE_BV 0x0 (TCG does not track it and records 0), but x87|SSE|AVX|PKRU hold values that are not initial: marked in use (XSTATE_BV 0x207)");
     auto t = run_tool("dump " + shell_quote(data_path("qemu/tcg-2cpu.mig")) + " --thread 0");
     REQUIRE(t.status == 0);
-    CHECK(t.out.find("context     rax=0x1111111111111111 rcx=0x3333333333333333") != std::string::npos);
-    CHECK(t.out.find("rip=0x0000000000100273") != std::string::npos);
+    CHECK(t.out.find("context     rax      0x1111111111111111\ncontext     rcx      0x3333333333333333\n") != std::string::npos);
+    CHECK(t.out.find("context     rip      0x0000000000100273\n") != std::string::npos);
     CHECK(t.out.find("FSW.TOP is 5") != std::string::npos);
 }
 

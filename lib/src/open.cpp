@@ -85,10 +85,10 @@ Source named(Source s, const InputFormat& f, const OpenOptions& opt) {
     return s;
 }
 Source read_with(const InputFormat& f, std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
-    return named(f.read(bytes, SourceRequest{opt.xcr0, path}), f, opt);
+    return named(f.read(bytes, SourceRequest{opt.xcr0, path, opt.cpu}), f, opt);
 }
 Source read_dir_with(const InputFormat& f, const OpenOptions& opt, const std::string& path) {
-    return named(f.read_dir(path, SourceRequest{opt.xcr0, path}), f, opt);
+    return named(f.read_dir(path, SourceRequest{opt.xcr0, path, opt.cpu}), f, opt);
 }
 
 // Threads of a core share their XCR0 and size: each model is chosen (and built) once.
@@ -143,6 +143,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
         a.label = r.label.empty() ? path : path + " " + r.label;
         a.notes = std::move(r.notes);
         a.context = std::move(r.context);
+        a.warnings = std::move(r.warnings);
         a.bytes_read = r.bytes.size();
         ReadOptions ro;
         // The input's XCR0 (a note's, a frame's, --xcr0) says which components a standard area holds.

@@ -2,6 +2,7 @@
 // here (and its reader in its own file); every command reads it through xsave::open.
 #include "xsave/input.hpp"
 #include "xsave/open.hpp"
+#include "xsave/qemu.hpp"
 
 #include <fmt/format.h>
 
@@ -14,7 +15,7 @@ bool is_elf(std::span<const uint8_t> b) {
 
 Source read_raw(std::span<const uint8_t> b, const SourceRequest& req) {
     Source s;
-    s.areas.push_back({{}, {}, {b.begin(), b.end()}, req.xcr0, {}, {}, {}});
+    s.areas.push_back({{}, {}, {b.begin(), b.end()}, req.xcr0, {}, {}, {}, {}});
     return s;
 }
 
@@ -24,7 +25,7 @@ Source read_hex(std::span<const uint8_t> b, const SourceRequest& req) {
                                    h.last_line, h.bytes.size());
     if (h.ignored_lines) note += fmt::format("; {} other lines ignored", h.ignored_lines);
     Source s;
-    s.areas.push_back({{}, {}, std::move(h.bytes), req.xcr0, {}, {note}, {}});
+    s.areas.push_back({{}, {}, std::move(h.bytes), req.xcr0, {}, {note}, {}, {}});
     return s;
 }
 
@@ -32,7 +33,7 @@ Source read_frame(std::span<const uint8_t> b, const SourceRequest& req) {
     auto f = read_sigframe(b);
     Source s;
     s.areas.push_back({{}, {}, std::move(f.area), req.xcr0 ? req.xcr0 : std::optional<uint64_t>(f.xfeatures), {},
-                       {fmt::format("signal frame: xfeatures 0x{:x}, xstate_size {}", f.xfeatures, f.xstate_size)}, {}});
+                       {fmt::format("signal frame: xfeatures 0x{:x}, xstate_size {}", f.xfeatures, f.xstate_size)}, {}, {}});
     return s;
 }
 
@@ -43,14 +44,18 @@ Source read_core(std::span<const uint8_t> b, const SourceRequest& req) {
     for (auto& t : core.threads) {
         uint64_t x = t.xcr0();
         s.areas.push_back({fmt::format("thread {}", t.tid), t.tid, std::move(t.xstate),
-                           req.xcr0 ? req.xcr0 : std::optional<uint64_t>(x), {}, {}, {}});
+                           req.xcr0 ? req.xcr0 : std::optional<uint64_t>(x), {}, {}, {}, {}});
     }
     return s;
 }
 
+// A QEMU stream's vCPUs, rebuilt into standard areas (see qemu_source.cpp).
+Source read_qemu(std::span<const uint8_t> b, const SourceRequest& req) { return qemu_source(b, req); }
+
 // Detection order: magic numbers first, then text, and raw bytes last (it accepts anything).
 const InputFormat kFormats[] = {
     {.name = "core", .what = "ELF core file (every thread's NT_X86_XSTATE note)", .detect = is_elf, .read = read_core, .by_size = true},
+    {.name = "qemu", .what = "QEMU migration stream / savevm state (every vCPU)", .detect = is_qemu_stream, .read = read_qemu},
     {.name = "sigframe", .what = "Linux signal-frame fpstate", .detect = is_sigframe, .read = read_frame, .by_size = true},
     {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex},
     {.name = "raw", .what = "raw XSAVE area bytes", .detect = nullptr, .read = read_raw},

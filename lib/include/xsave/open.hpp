@@ -27,6 +27,7 @@ struct SourceArea {
     std::vector<std::string> notes;
     // Other registers the input holds beside the XSAVE state ({"rip", "0x..."}), in order.
     std::vector<std::pair<std::string, std::string>> context;
+    std::vector<std::string> warnings;        // about the state itself (QEMU's recorded XSTATE_BV)
 };
 
 struct Source {
@@ -39,6 +40,7 @@ struct Source {
 struct SourceRequest {
     std::optional<uint64_t> xcr0;             // --xcr0: overrides what the input says
     std::string path;                         // the input's path ("-" for stdin)
+    std::shared_ptr<const CpuModel> cpu;      // --cpuid: formats that build areas lay them out with it
 };
 
 // A row of the input table. `detect` is a cheap content test (nullptr: only by name);
@@ -77,6 +79,7 @@ struct Area {
     std::string kind;                         // the input format
     std::vector<std::string> notes;           // how the input and layout were chosen
     std::vector<std::pair<std::string, std::string>> context;
+    std::vector<std::string> warnings;
 };
 
 struct Opened {

@@ -86,6 +86,12 @@ Profile qemu_default_profile(uint64_t xcr0);
 // catalogue): under TCG QEMU records XSTATE_BV as 0 whatever the registers hold.
 uint64_t qemu_components_in_use(std::span<const uint8_t> area, const Layout& layout);
 
+struct Source;
+struct SourceRequest;
+// The input table's reader: each vCPU as the standard area QEMU would build for KVM, laid out
+// with --cpuid's offsets or QEMU's built-in ones; context (GPRs, RIP, CRn, EFER, XCR0) as hex.
+Source qemu_source(std::span<const uint8_t> bytes, const SourceRequest& req);
+
 // The standard-form XSAVE area of `layout` (whose mask should be XCR0), laid out as
 // x86_cpu_xsave_all_areas does: legacy region, XSTATE_BV = `xstate_bv`, each component of the
 // layout from QEMU's fields; MXCSR_MASK 0 and env.fpregs copied unrotated, as QEMU does.
