@@ -188,6 +188,9 @@ void run_check(const CheckCmdOptions& o) {
     xsave::OpenOptions oo;
     oo.input = o.input;
     oo.thread = o.thread;
+    auto model = std::make_shared<const CpuModel>(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
+    const CpuModel& cpu = *model;
+    oo.cpu = model;   // formats that build areas (QEMU streams) lay them out as the target would
     auto in = xsave::read_source_file(o.file, oo);
     if (!in.nested.empty()) {
         if (o.for_option->count() && o.target != "kvm")
@@ -217,6 +220,7 @@ void run_check(const CheckCmdOptions& o) {
             all.push_back(std::move(j));
         } else {
             for (const auto& n : area.notes) fmt::print("input: {}\n", n);
+            for (const auto& w : area.warnings) cli::warn(fmt::format("{}: {}", label, w));
             print_text(label, r, xstate_bv, xcomp_bv, oc);
         }
         if (oc && !oc->agrees())

@@ -18,6 +18,7 @@ namespace {
 
 struct DiffOptions {
     std::string a, b;
+    std::string thread_b;          // --thread-b: B's thread or vCPU (default: --thread)
     cli::InputOptions in_a, in_b;
     bool bytes = false, json = false;
     std::vector<std::string> ignore;
@@ -134,8 +135,9 @@ void cli::register_diff(CLI::App& app) {
     auto o = std::make_shared<DiffOptions>();
     auto* cmd = app.add_subcommand("diff", "Compare two XSAVE areas register by register (exit 0 same, 1 different, 2 trouble)");
     cmd->add_option("a", o->a, "first area (raw, hex, core, sigframe)")->required();
-    cmd->add_option("b", o->b, "second area")->required();
+    cmd->add_option("b", o->b, "second area (default: A again, with --thread-b)");
     o->in_a.add(cmd);
+    cmd->add_option("--thread-b", o->thread_b, "B's thread ID or vCPU (default: --thread)");
     cmd->add_option("--cpuid-b", o->in_b.profile.spec, "CPUID profile for B (default: --cpuid)");
     cmd->add_option("--xcr0-b", o->in_b.xcr0, "standard form: the XCR0 B was saved with");
     cli::add_input_option(cmd, o->in_b.input, "--input-b");
@@ -144,9 +146,12 @@ void cli::register_diff(CLI::App& app) {
         ->allow_extra_args(false);
     cmd->add_flag("--json", o->json, "JSON output");
     cmd->add_option("--color", o->color, "auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}));
-    auto* thread_b = cmd->add_option("--thread-b", o->in_b.thread, "core B: all or a thread ID (default: --thread)");
-    cmd->callback([o, thread_b] {
-        if (!thread_b->count()) o->in_b.thread = o->in_a.thread;
+    cmd->callback([o] {
+        o->in_b.thread = o->thread_b.empty() ? o->in_a.thread : o->thread_b;
+        if (o->b.empty()) {
+            if (o->thread_b.empty()) throw xsave::Error("diff: the second area is missing (or pass --thread-b to compare two threads of A)");
+            o->b = o->a;
+        }
         run_diff(*o);
     });
 

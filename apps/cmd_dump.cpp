@@ -37,6 +37,7 @@ void run_dump(const DumpOptions& o) {
         const auto& a = areas[i];
         cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
         xsave::Decoded d = xsave::decode(a.image, *a.cpu);
+        d.warnings.insert(d.warnings.begin(), a.warnings.begin(), a.warnings.end());
         if (o.json) {
             buf.clear();
             if (many) buf += i ? ",\n  " : "[\n  ";

@@ -86,7 +86,10 @@ FileBytes map_file(const std::string& path, size_t limit) {
     int fd = open_input(path, st);
     // Size 0 may still have content (/proc files): those are read.
     if (fd && S_ISREG(st.st_mode) && st.st_size > 0) {
-        if (uint64_t(st.st_size) > limit) {
+        // A QEMU migration stream holds the VM's RAM: mapped whatever its size, never copied.
+        char magic[4] = {};
+        bool qemu = ::pread(fd, magic, 4, 0) == 4 && std::memcmp(magic, "QEVM", 4) == 0;
+        if (uint64_t(st.st_size) > limit && !qemu) {
             ::close(fd);
             too_large(path, limit);
         }

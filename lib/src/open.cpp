@@ -139,6 +139,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
         a.label = r.label.empty() ? path : path + " " + r.label;
         a.notes = std::move(r.notes);
         a.context = std::move(r.context);
+        a.warnings = std::move(r.warnings);
         a.bytes_read = r.bytes.size();
         ReadOptions ro;
         ro.legacy32 = r.legacy32;

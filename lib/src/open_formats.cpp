@@ -3,6 +3,7 @@
 #include "xsave/input.hpp"
 #include "xsave/nested.hpp"
 #include "xsave/open.hpp"
+#include "xsave/qemu.hpp"
 
 #include <fmt/format.h>
 
@@ -31,7 +32,7 @@ bool is_elf(std::span<const uint8_t> b) {
 
 Source read_raw(std::span<const uint8_t> b, const SourceRequest& req) {
     Source s;
-    s.areas.push_back({{}, {}, {b.begin(), b.end()}, req.xcr0, {}, {}, {}});
+    s.areas.push_back({{}, {}, {b.begin(), b.end()}, req.xcr0, {}, {}, {}, {}});
     return s;
 }
 
@@ -41,7 +42,7 @@ Source read_hex(std::span<const uint8_t> b, const SourceRequest& req) {
                                    h.last_line, h.bytes.size());
     if (h.ignored_lines) note += fmt::format("; {} other lines ignored", h.ignored_lines);
     Source s;
-    s.areas.push_back({{}, {}, std::move(h.bytes), req.xcr0, {}, {note}, {}});
+    s.areas.push_back({{}, {}, std::move(h.bytes), req.xcr0, {}, {note}, {}, {}});
     return s;
 }
 
@@ -49,7 +50,7 @@ Source read_frame(std::span<const uint8_t> b, const SourceRequest& req) {
     auto f = read_sigframe(b);
     Source s;
     s.areas.push_back({{}, {}, std::move(f.area), req.xcr0 ? req.xcr0 : std::optional<uint64_t>(f.xfeatures), {},
-                       {fmt::format("signal frame: xfeatures 0x{:x}, xstate_size {}", f.xfeatures, f.xstate_size)}, {}});
+                       {fmt::format("signal frame: xfeatures 0x{:x}, xstate_size {}", f.xfeatures, f.xstate_size)}, {}, {}});
     return s;
 }
 
@@ -81,19 +82,31 @@ Source read_nested(std::span<const uint8_t> b, const SourceRequest&) {
 // 512-byte FXSAVE and 108-byte FSAVE images (PTRACE_GETFPREGS, debuggers) as standard areas.
 Source read_fxsave(std::span<const uint8_t> b, const SourceRequest&) {
     if (b.size() != kFxsaveSize) throw Error(fmt::format("{} bytes: an FXSAVE image has exactly {}", b.size(), kFxsaveSize));
+    Source s;
     s.areas.push_back({{}, {}, xsave_from_fxsave(b), uint64_t(0x3), {},
                        {"FXSAVE image (512 bytes): x87 and SSE state, read as a standard XSAVE area with XSTATE_BV = x87|SSE; "
                         "FIP/FDP in the 64-bit form (the image does not say which form it holds)"}, {}});
+    return s;
+}
+
 Source read_fsave(std::span<const uint8_t> b, const SourceRequest&) {
     if (b.size() != kFsaveSize) throw Error(fmt::format("{} bytes: an FSAVE image has exactly {}", b.size(), kFsaveSize));
+    Source s;
     s.areas.push_back({{}, {}, xsave_from_fsave(b), uint64_t(0x1), {},
                        {"FSAVE image (108 bytes, 32-bit protected-mode form): x87 state only, converted to FXSAVE's form (abridged "
                         "tag word); MXCSR, XMM and later state were not saved (shown in their initial state, MXCSR 0x1F80)"}, {}});
     s.areas.back().legacy32 = true;   // FSAVE holds FIP/FDP as offsets with FCS/FDS
+    return s;
+}
+
+// A QEMU stream's vCPUs, rebuilt into standard areas (see qemu_source.cpp).
+Source read_qemu(std::span<const uint8_t> b, const SourceRequest& req) { return qemu_source(b, req); }
+
 // Detection order: magic numbers first, then text, the nested-state header (binary: never
 // text), FXSAVE/FSAVE images by their exact size, and raw bytes last (it accepts anything).
 const InputFormat kFormats[] = {
     {.name = "core", .what = "ELF core file: Linux, FreeBSD, NetBSD; x86-64, i386, x32 (every thread's FP state)", .detect = is_elf, .read = read_core, .by_size = true},
+    {.name = "qemu", .what = "QEMU migration stream / savevm state (every vCPU)", .detect = is_qemu_stream, .read = read_qemu},
     {.name = "sigframe", .what = "Linux signal-frame fpstate", .detect = is_sigframe, .read = read_frame, .by_size = true},
     {.name = "criu", .what = "CRIU image directory or core-<tid>.img (every thread's fpregs)", .detect = is_criu, .read = read_criu,
      .detect_dir = is_criu_dir, .read_dir = read_criu_dir},

@@ -28,7 +28,7 @@ struct SourceArea {
     std::vector<std::string> notes;
     // Other registers the input holds beside the XSAVE state ({"rip", "0x..."}), in order.
     std::vector<std::pair<std::string, std::string>> context;
-    std::vector<std::string> warnings = {};   // a core thread's FP notes that disagree
+    std::vector<std::string> warnings = {};   // about the state: FP notes that disagree, QEMU's recorded XSTATE_BV
     bool legacy32 = false;                    // 32-bit process: legacy region in its 32-bit form
 };
 
@@ -84,6 +84,7 @@ struct Area {
     std::string kind;                         // the input format
     std::vector<std::string> notes;           // how the input and layout were chosen
     std::vector<std::pair<std::string, std::string>> context;
+    std::vector<std::string> warnings;
 };
 
 struct Opened {
