@@ -190,15 +190,19 @@ void run_check(const CheckCmdOptions& o) {
     oo.thread = o.thread;
     auto model = std::make_shared<const CpuModel>(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     const CpuModel& cpu = *model;
-    oo.cpu = model;   // formats that build areas (QEMU streams) lay them out as the target would
     auto in = xsave::read_source_file(o.file, oo);
+    if (in.kind == "qemu") {
+        // QEMU builds each vCPU's area as KVM on the target CPU would lay it out; snapshots
+        // that store their own layout (Cloud Hypervisor, CRIU) keep it, so a difference shows.
+        oo.cpu = model;
+        in = xsave::read_source_file(o.file, oo);
+    }
     if (!in.nested.empty()) {
         if (o.for_option->count() && o.target != "kvm")
             throw Error(fmt::format("{}: a KVM nested state is restored by KVM_SET_NESTED_STATE: use --for kvm, not --for {}", o.file, o.target));
         return cli::check_nested(o.file, in.nested[0], o.profile.spec, o.nested, o.json);
     }
     if (in.kind == "criu") throw Error(fmt::format("{}: a CRIU image: check it with --for criu", o.file));
-    CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     cli::warn_all("", cpu.warnings());
 
     nlohmann::ordered_json all = nlohmann::ordered_json::array();

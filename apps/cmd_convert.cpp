@@ -210,7 +210,7 @@ void run_convert_cloudhv(const ConvertCmd& c, const std::string& state) {
     if (c.out.path.empty() || c.out.path == "-") throw xsave::Error("convert: a Cloud Hypervisor snapshot needs -o NEW-state.json");
     auto text = cli::read_input(state, 256u << 20);
     xsave::cloudhv::Snapshot s;
-    naming_file(state, [&] { s = xsave::cloudhv::read_state({reinterpret_cast<const char*>(text.data()), text.size()}); });
+    xsave::naming(state, [&] { s = xsave::cloudhv::read_state({reinterpret_cast<const char*>(text.data()), text.size()}); });
     auto to = std::make_shared<xsave::CpuModel>(cli::load_profile(c.to_profile.spec));
     cli::InputOptions io = c.in;
     io.input = "cloud-hypervisor";
@@ -226,14 +226,14 @@ void run_convert_cloudhv(const ConvertCmd& c, const std::string& state) {
             throw xsave::Error(fmt::format("{}: {} non-zero bytes after the XSAVE layout (first at {}); they would be lost", a.label,
                                            t.nonzero, *t.first_nonzero));
         xsave::ConvertResult r;
-        naming_file(a.label, [&] { r = xsave::relayout(a.image, *a.cpu, *to, xsave::Format::Standard, o); });
+        xsave::naming(a.label, [&] { r = xsave::relayout(a.image, *a.cpu, *to, xsave::Format::Standard, o); });
         if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
         std::vector<uint8_t> bytes = std::move(r.bytes);
         bytes.resize(std::max<size_t>(4096, (bytes.size() + 3) / 4 * 4), 0);
         out.push_back(std::move(bytes));
     }
     std::string result;
-    naming_file(state, [&] { result = xsave::cloudhv::write_state(s, out); });
+    xsave::naming(state, [&] { result = xsave::cloudhv::write_state(s, out); });
     cli::write_output(c.out.path, result);
 }
 
