@@ -140,7 +140,7 @@ void decode_cpu(QemuCpu& c, std::span<const uint8_t> b) {
 }
 
 void put(std::vector<uint8_t>& a, uint64_t off, const void* src, size_t n) {
-    if (off >= a.size()) return;
+    if (off >= a.size() || n == 0) return;   // memcpy from an empty field's null pointer is undefined
     std::memcpy(a.data() + off, src, std::min<uint64_t>(n, a.size() - off));
 }
 
