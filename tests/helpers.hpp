@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "skips.hpp"
@@ -31,6 +32,11 @@ inline std::string error_of(const std::function<void()>& f) {
 inline std::string data_path(const std::string& rel) { return std::string(XSAVE_TEST_DATA) + "/" + rel; }
 inline std::string shared_path(const std::string& rel) { return std::string(XSAVE_SHARED_DIR) + "/" + rel; }
 inline bool have_shared() { return std::filesystem::is_directory(XSAVE_SHARED_DIR "/corpus"); }
+
+// A file name in the temporary directory, unique to this process.
+inline std::string tmp_path(const std::string& name) {
+    return (std::filesystem::temp_directory_path() / ("xsavetool-" + std::to_string(::getpid()) + "-" + name)).string();
+}
 
 inline std::vector<uint8_t> read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);

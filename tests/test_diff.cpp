@@ -1,6 +1,9 @@
 #include "helpers.hpp"
 #include "inline_profiles.hpp"
 #include "xsave/diff.hpp"
+#include "xsave/image.hpp"
+#include "xsave/import.hpp"
+#include "xsave/layout.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -115,4 +118,54 @@ TEST_CASE("diff colours only when asked or on a terminal, never with NO_COLOR") 
     CHECK(always.out.find("\x1b[38;2;255;000;000m0x0000ffff\x1b[0m") != std::string::npos);
     auto never = run_tool(args + " --color never");
     CHECK(never.out == plain.out);
+}
+
+TEST_CASE("one register change counts once, in its widest in-use view") {
+    CpuModel cpu(testing::epyc_host());
+    // WHPX: SSE in use, AVX in the layout but init: an XMM3 change is "xmm3", not also "ymm3".
+    auto a = testing::read_bytes(data_path("whpx-832.bin"));
+    auto b = a;
+    b[160 + 3 * 16 + 15] ^= 0x80;
+    auto r = diff_areas(read_image(a, cpu), cpu, read_image(b, cpu), cpu);
+    REQUIRE(r.differences.size() == 1);
+    CHECK(r.differences[0].name == "xmm3");
+    CHECK(r.differences[0].bytes == std::vector<unsigned>{15});
+    // The kernel's AVX-512 note (ZMM_Hi256 in use): the same change is "zmm3", once.
+    a = testing::read_bytes(data_path("core-avx512-xstate.bin"));
+    b = a;
+    b[160 + 3 * 16 + 15] ^= 0x80;
+    r = diff_areas(read_image(a, cpu), cpu, read_image(b, cpu), cpu);
+    REQUIRE(r.differences.size() == 1);
+    CHECK(r.differences[0].name == "zmm3");
+    CHECK(r.differences[0].bytes == std::vector<unsigned>{15});
+    // Through the CLI: one difference.
+    std::string fa = testing::tmp_path("diff-a.bin"), fb = testing::tmp_path("diff-b.bin");
+    testing::write_bytes(fa, a);
+    testing::write_bytes(fb, b);
+    auto t = run_tool("diff " + fa + " " + fb + " --cpuid " + shell_quote(data_path("profiles/host-epyc.json")));
+    CHECK(t.status == 1);
+    CHECK(t.out.find("1 difference; all other registers identical") != std::string::npos);
+}
+
+TEST_CASE("an AMX tile difference shows the rows that changed") {
+    CpuModel spr(builtin_profile("sapphire-rapids"));
+    const Layout& L = spr.standard(0x602e7);
+    std::vector<uint8_t> a(L.total_size, 0);
+    store_le(&a[512], 0x60003, 8);
+    auto b = a;
+    b[L.offset[18] + 2 * 1024 + 5 * 64 + 7] = 0x11;    // tmm2 row 5
+    b[L.offset[18] + 2 * 1024 + 9 * 64] = 0x22;        // tmm2 row 9
+    auto r = diff_areas(read_image(a, spr), spr, read_image(b, spr), spr);
+    REQUIRE(r.differences.size() == 2);
+    CHECK(r.differences[0].name == "tmm2 row 5");
+    CHECK(r.differences[0].bytes == std::vector<unsigned>{7});
+    CHECK(r.differences[0].b.size() == 2 + 128);
+    CHECK(r.differences[1].name == "tmm2 row 9");
+    std::string fa = testing::tmp_path("amx-a.bin"), fb = testing::tmp_path("amx-b.bin");
+    testing::write_bytes(fa, a);
+    testing::write_bytes(fb, b);
+    auto t = run_tool("diff " + fa + " " + fb + " --cpuid sapphire-rapids");
+    CHECK(t.status == 1);
+    CHECK(t.out.find("register   tmm2 row 5") != std::string::npos);
+    CHECK(t.out.find("2 differences; all other registers identical") != std::string::npos);
 }

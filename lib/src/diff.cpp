@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <span>
 
 namespace xsave {
 namespace {
@@ -70,6 +71,55 @@ std::vector<std::string> ordered_names(const Decoded& d, const std::map<std::str
     for (const auto& c : d.components)
         for (const auto& f : c.fields) add(f.name);
     return names;
+}
+
+// Register names not to list because a wider view of the same register stands for them:
+// for each view family (xmm -> ymm -> zmm) and index, every member but the widest one whose
+// top part is in use in A or B (the narrowest when none is).
+std::set<std::string> narrower_views(const Decoded& da, const Decoded& db, const std::map<std::string, const Value*>& ma,
+                                     const std::map<std::string, const Value*>& mb) {
+    auto in_use = [&](unsigned bit) {
+        for (const auto* d : {&da, &db})
+            for (const auto& c : d->components)
+                if (c.bit == bit && c.in_use) return true;
+        return false;
+    };
+    std::set<std::string> hide;
+    std::map<std::string_view, std::vector<const ViewDesc*>> families;   // by the base part (xmm)
+    for (const auto& v : all_views()) families[v.parts[0].prefix].push_back(&v);
+    for (auto& [base, views] : families) {
+        std::sort(views.begin(), views.end(), [](const ViewDesc* x, const ViewDesc* y) { return x->width < y->width; });
+        for (unsigned i = 0; i < views.front()->count; ++i) {
+            std::vector<std::string> chain{fmt::format("{}{}", base, i)};
+            std::string widest = chain[0];
+            for (const ViewDesc* v : views) {
+                if (i >= v->count) continue;
+                std::string n = fmt::format("{}{}", v->prefix, i);
+                if (!ma.count(n) || !mb.count(n)) continue;
+                chain.push_back(n);
+                unsigned top = 0;
+                for (const auto& p : v->parts)
+                    if (!p.prefix.empty()) top = p.bit;
+                if (in_use(top)) widest = n;
+            }
+            for (const auto& n : chain)
+                if (n != widest) hide.insert(n);
+        }
+    }
+    return hide;
+}
+
+// A tile (TMM) is shown by the 64-byte rows that differ, not as one 2,000-digit line.
+constexpr size_t kTileRow = 64;
+void diff_rows(const std::string& name, const Value& va, const Value& vb, DiffResult& r) {
+    for (size_t row = 0; row * kTileRow < va.bytes.size(); ++row) {
+        std::span<const uint8_t> a(va.bytes.data() + row * kTileRow, kTileRow), b(vb.bytes.data() + row * kTileRow, kTileRow);
+        if (std::equal(a.begin(), a.end(), b.begin())) continue;
+        Difference d{"register", fmt::format("{} row {}", name, row), component_name(va.bit), hex_value(a), hex_value(b), "", {}};
+        for (unsigned k = 0; k < kTileRow; ++k)
+            if (a[k] != b[k]) d.bytes.push_back(k);
+        r.differences.push_back(std::move(d));
+    }
 }
 
 void diff_bytes(const Image& a, const Image& b, DiffResult& r) {
@@ -144,13 +194,19 @@ DiffResult diff_areas(const Image& a, const CpuModel& ca, const Image& b, const 
                                      ia->second->in_use ? "in use" : "init", ib->second->in_use ? "in use" : "init", "", {}});
     }
 
-    // Registers and fields, by value as the CPU would load them.
+    // Registers and fields, by value as the CPU would load them. One change counts once: in the
+    // widest view of the register (xmm3 < ymm3 < zmm3) whose top part is in use on either side.
     auto ma = comparable(da), mb = comparable(db);
+    std::set<std::string> shown_as_view = narrower_views(da, db, ma, mb);
     for (const auto& name : ordered_names(da, ma)) {
         auto jb = mb.find(name);
-        if (jb == mb.end()) continue;   // reported as a layout difference
+        if (jb == mb.end() || shown_as_view.count(name)) continue;   // a layout difference, or shown wider
         const Value &va = *ma[name], &vb = *jb->second;
         if (ignore.value(va) || same_value(va.bytes, vb.bytes)) continue;
+        if (va.show == Show::Bytes && va.bytes.size() == vb.bytes.size() && va.bytes.size() > kTileRow) {
+            diff_rows(name, va, vb, r);
+            continue;
+        }
         Difference d{"register", name, component_name(va.bit), hex_value(va.bytes), hex_value(vb.bytes), "", {}};
         for (unsigned k = 0; k < std::min(va.bytes.size(), vb.bytes.size()); ++k)
             if (va.bytes[k] != vb.bytes[k]) d.bytes.push_back(k);
