@@ -74,7 +74,7 @@ void dump_nested(const std::string& path, const State& s, bool json) {
     }
 }
 
-void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
+CheckOptions nested_check_options(const std::string& profile_spec, const NestedCheckFlags& f) {
     bool host = profile_spec.empty() || profile_spec == "host";
     xsave::Profile p = host ? xsave::host_profile(xsave::HostLeaves::All) : load_profile(profile_spec);
     CheckOptions o;
@@ -97,6 +97,11 @@ void check_nested(const std::string& path, const State& s, const std::string& pr
     } else {
         o.maxphyaddr_source = fmt::format("{} has no CPUID 0x80000008: the architectural maximum; --maxphyaddr to set it", who);
     }
+    return o;
+}
+
+void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
+    CheckOptions o = nested_check_options(profile_spec, f);
     CheckResult r = check_nested_state(s, o);
     auto where = [](const std::string& rule) {
         for (const auto& i : all_rules())
