@@ -43,6 +43,16 @@ ordered_json bytes_le(size_t n, std::vector<std::pair<size_t, uint64_t>> fields)
 }
 
 // A Skylake-SP vCPU (the built-in profile's CPUID), XCR0 0x2e7; `busy`: AVX-512 and PKRU in use.
+// hypervisor/src/arch/x86/mod.rs FpuState (KVM and MSHV vCPUs carry the same one).
+ordered_json fpu_state() {
+    auto zeros = [](size_t n) { return ordered_json(std::vector<int>(n, 0)); };
+    ordered_json fpr = ordered_json::array(), xmm = ordered_json::array();
+    for (int i = 0; i < 8; ++i) fpr.push_back(zeros(16));
+    for (int i = 0; i < 16; ++i) xmm.push_back(zeros(16));
+    return {{"fpr", fpr}, {"fcw", 0x37f}, {"fsw", 0}, {"ftwx", 0}, {"last_opcode", 0}, {"last_ip", 0}, {"last_dp", 0},
+            {"xmm", xmm}, {"mxcsr", 0x1f80}};
+}
+
 // Leaf 0xD sizes as KVM_GET_CPUID2 reports them: subleaf 0 EBX for the vCPU's XCR0, ECX for
 // every supported component (KVM recomputes both).
 std::string vcpu_state(bool busy, const std::vector<uint8_t>& nested = {}) {
@@ -71,17 +81,13 @@ std::string vcpu_state(bool busy, const std::vector<uint8_t>& nested = {}) {
         for (size_t i = 0; i < n; ++i) a.push_back(0);
         return a;
     };
-    ordered_json fpr = ordered_json::array(), xmm = ordered_json::array();
-    for (int i = 0; i < 8; ++i) fpr.push_back(zeros(16));
-    for (int i = 0; i < 16; ++i) xmm.push_back(zeros(16));
     ordered_json kvm = {
         {"cpuid", cpuid},
         {"msrs", ordered_json::array({{{"index", 16}, {"data", 123}}})},
         {"vcpu_events", zeros(64)},
         {"regs", bytes_le(144, {{48, 0xffffc90000003f00}, {128, 0xffffffff81000000}})},
         {"sregs", bytes_le(312, {{224, 0x80050033}, {248, 0x3706f0}, {264, 0xd01}})},
-        {"fpu", {{"fpr", fpr}, {"fcw", 0x37f}, {"fsw", 0}, {"ftwx", 0}, {"last_opcode", 0}, {"last_ip", 0}, {"last_dp", 0},
-                 {"xmm", xmm}, {"mxcsr", 0x1f80}}},
+        {"fpu", fpu_state()},
         {"lapic_state", {{"regs", zeros(1024)}}},
         {"xsave", {{"region", region}}},
         {"xcrs", bytes_le(392, {{0, 1}, {16, 0x2e7}})},
@@ -353,7 +359,7 @@ TEST_CASE("Cloud Hypervisor: an MSHV vCPU's XSAVE page is read from vp_states", 
     ordered_json mshv = {{"msrs", ordered_json::array()},
                          {"vcpu_events", {{"pending_interruption", 0}, {"interrupt_state", 0}, {"internal_activity_state", 0},
                                           {"pending_event0", std::vector<int>(16, 0)}, {"pending_event1", std::vector<int>(16, 0)}}},
-                         {"regs", regs}, {"sregs", sregs}, {"fpu", nullptr}, {"xcrs", {{"xcr0", 0x2e7}}},
+                         {"regs", regs}, {"sregs", sregs}, {"fpu", fpu_state()}, {"xcrs", {{"xcr0", 0x2e7}}},
                          {"dbg", {{"dr0", 0}, {"dr1", 0}, {"dr2", 0}, {"dr3", 0}, {"dr6", 0}, {"dr7", 0}}},
                          {"misc", {{"hypercall", 0}, {"int_vec", 0}}}, {"vp_states", vpj}};
     Dir d;
