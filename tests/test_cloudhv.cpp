@@ -268,6 +268,13 @@ TEST_CASE("Cloud Hypervisor: a host without AVX-512 needs --drop, which also cle
     CHECK(refused.status == 2);
     CHECK(refused.err.find("--drop") != std::string::npos);
     CHECK(!fs::exists(out));
+    // Only vCPU 1 (AVX-512 idle, but enabled in XCR0): the XCR0 rule names what to drop.
+    std::string idle = d.path("idle.json");
+    std::ofstream(idle) << snapshot({vcpu_state(false)});
+    auto xcr0 = run_tool("convert " + shell_quote(idle) + " --to-cpuid zen3-milan -o " + shell_quote(out));
+    CHECK(xcr0.status == 2);
+    CHECK(xcr0.err.find("vCPU 0: XCR0 0x2e7 enables") != std::string::npos);
+    CHECK(xcr0.err.find("KVM_SET_XCRS would fail there; --drop ") != std::string::npos);
     auto r = run_tool("convert " + shell_quote(f) + " --to-cpuid zen3-milan --drop avx512 -o " + shell_quote(out));
     INFO(r.err);
     REQUIRE(r.status == 0);

@@ -40,6 +40,17 @@ std::vector<CpuidLeaf> layout_leaves(const Profile& snap, const CpuModel& to, ui
     return out;
 }
 
+// "--drop NAME,NAME" for the components in `bits` (names read the same under every --drop syntax).
+std::string drop_names(uint64_t bits) {
+    std::string names;
+    for (unsigned b = 0; b < 63; ++b) {
+        if (!(bits >> b & 1)) continue;
+        const ComponentInfo* c = component_info(b);
+        names += (names.empty() ? "" : ",") + (c && !c->alias.empty() ? std::string(c->alias) : "bit" + std::to_string(b));
+    }
+    return "--drop " + names;
+}
+
 std::shared_ptr<const CpuModel> own_model(const Vcpu& v, const std::string& who) {
     try {
         return std::make_shared<const CpuModel>(v.profile);
@@ -79,8 +90,8 @@ Converted convert(const Snapshot& s, const CpuModel& to, const ConvertOptions& o
             // KVM_SET_XCRS refuses an XCR0 the target cannot enable: only the user may take it away from the guest.
             if ((lacking & opt.drop) != lacking)
                 throw Error(fmt::format("{}: XCR0 0x{:x} enables {}, which the target lacks: KVM_SET_XCRS would fail there; "
-                                        "--drop {} also clears them from XCR0 (the guest will fault if it uses them)",
-                                        who, xcr0, mask_names(lacking), mask_names(lacking)));
+                                        "{} also clears them from XCR0 (the guest faults if it uses them again)",
+                                        who, xcr0, mask_names(lacking), drop_names(lacking)));
             ed.xcr0 = xcr0 & ~lacking;
             out.notes.push_back(fmt::format("{}: XCR0 0x{:x} -> 0x{:x} in xcrs (dropped {} as asked)", who, xcr0, *ed.xcr0,
                                             mask_names(lacking)));
