@@ -51,10 +51,7 @@ void run_dump(const DumpOptions& o) {
         for (const auto& [name, value] : a.context) fmt::print("context     {:<8} {}\n", name, value);
         cli::warn_all(a.label, d.warnings);
         fmt::print("{}", cli::render_dump(d, a.bytes_read));
-        if (a.nested) {
-            fmt::print("\n");
-            cli::dump_nested(a.label + " nested_state", *a.nested, false);
-        }
+        if (a.nested) fmt::print("\n{}", cli::nested_text(a.label + " nested_state", *a.nested));
     }
     if (o.json && many) write_stdout("\n]\n");
 }
