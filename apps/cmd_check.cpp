@@ -173,6 +173,19 @@ void add_cloudhv_rules(const xsave::SourceArea& area, const xsave::CpuModel& to,
     }
 }
 
+// A Cloud Hypervisor vCPU's nested_state, as KVM_SET_NESTED_STATE would judge it on the
+// target; EFER.SVME and the VMX bit come from the vCPU's own sregs and CPUID.
+void add_nested_rules(const xsave::SourceArea& area, const CheckCmdOptions& o, xsave::CheckResult& r) {
+    using namespace xsave;
+    auto no = cli::nested_check_options(o.profile.spec, o.nested);
+    for (const auto& [name, value] : area.context)
+        if (name == "efer" && !o.nested.no_svme) no.svme = std::stoull(value, nullptr, 16) >> 12 & 1;
+    if (area.cpu && !o.nested.no_vmx)
+        if (const CpuidLeaf* l1 = area.cpu->profile().find(1)) no.vmx_in_cpuid = l1->ecx >> 5 & 1;
+    for (auto& v : nested::check_nested_state(*area.nested, no).violations)
+        r.violations.push_back({v.rule, "nested_state: " + v.message});
+}
+
 void run_check(const CheckCmdOptions& o) {
     using namespace xsave;
     if (o.target == "criu") return cli::for_each_input(o.files, [&](const std::string& f) { run_check_criu(o, f); });
@@ -224,6 +237,7 @@ void run_check(const CheckCmdOptions& o) {
             const std::vector<uint8_t>& bytes = area.bytes;
             CheckResult r = check_area(bytes, cpu, co);
             if (in.kind == "cloud-hypervisor") add_cloudhv_rules(area, cpu, r);
+            if (area.nested && co.target == Target::Kvm) add_nested_rules(area, o, r);
             uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
             uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
             std::optional<OnCpu> oc;

@@ -22,6 +22,8 @@
 #include <memory>
 #include <random>
 
+#include <unistd.h>
+
 namespace {
 
 struct OutputOptions {
@@ -145,30 +147,52 @@ void run_standard(const ConvertCmd& c) {
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
 }
 
-// A new image directory: every file copied, the converted ones replaced; made beside the
-// target and renamed into place, so nothing is left behind on failure.
-void write_image_dir(const std::string& from, const std::string& to, const xsave::criu::Converted& conv) {
+// A new snapshot directory beside `to`: the converted files written, every other file of
+// `from` hard-linked (`link`; copied across file systems) or copied. Made in a temporary
+// directory next to `to` and renamed into place, so a failure leaves nothing behind; an
+// existing non-empty `to` is refused. The source directory is only read.
+void write_snapshot_dir(const std::string& from, const std::string& to,
+                        const std::vector<std::pair<std::string, std::vector<uint8_t>>>& files, bool link) {
     namespace fs = std::filesystem;
-    if (fs::exists(to)) throw xsave::Error(fmt::format("{}: exists; give a new directory for the converted images", to));
-    fs::path tmp = fs::path(to).parent_path() / (fs::path(to).filename().string() + ".tmp-xsavetool");
-    fs::remove_all(tmp);
+    std::error_code ec;
+    if (fs::exists(to, ec) && !(fs::is_directory(to, ec) && fs::is_empty(to, ec)))
+        throw xsave::Error(fmt::format("{}: exists and is not an empty directory; give a new directory for the converted snapshot", to));
+    fs::path target = fs::absolute(to);
+    fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".tmp-xsavetool-" + std::to_string(::getpid()));
+    fs::remove_all(tmp, ec);
+    size_t linked = 0, copied = 0;
     try {
-        fs::create_directories(tmp);
-        for (const auto& e : fs::directory_iterator(from))
-            if (e.is_regular_file()) fs::copy_file(e.path(), tmp / e.path().filename());
-        for (const auto& [name, bytes] : conv.files) {
+        fs::create_directory(tmp);
+        for (const auto& e : fs::directory_iterator(from)) {
+            std::string name = e.path().filename().string();
+            bool replaced = std::any_of(files.begin(), files.end(), [&](const auto& f) { return f.first == name; });
+            if (replaced || !e.is_regular_file()) continue;
+            std::error_code lec;
+            if (link) fs::create_hard_link(e.path(), tmp / name, lec);
+            if (link && !lec) {
+                ++linked;
+            } else {
+                fs::copy_file(e.path(), tmp / name);
+                ++copied;
+            }
+        }
+        for (const auto& [name, bytes] : files) {   // fresh files: never written through a link
             std::ofstream f(tmp / name, std::ios::binary | std::ios::trunc);
             f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+            f.close();
             if (!f) throw xsave::Error(fmt::format("{}: cannot write", (tmp / name).string()));
         }
-        fs::rename(tmp, to);
+        fs::rename(tmp, target);
     } catch (const fs::filesystem_error& e) {
-        fs::remove_all(tmp);
+        fs::remove_all(tmp, ec);
         throw xsave::Error(fmt::format("{}: {}", to, e.code().message()));
     } catch (...) {
-        fs::remove_all(tmp);
+        fs::remove_all(tmp, ec);
         throw;
     }
+    if (link)
+        cli::warn(fmt::format("{}: {} file(s) hard-linked to {} (they share their data with the source), {} copied, {} written",
+                              to, linked, from, copied, files.size()));
 }
 
 // CRIU images: each thread's FP fields re-laid for the target and written back into the image.
@@ -181,7 +205,7 @@ void run_convert_criu(const ConvertCmd& c) {
     parse_drop(c.drop, o);
     auto conv = xsave::criu::convert(in, to, o);
     for (const auto& n : conv.notes) cli::warn(n);
-    if (!in.dir.empty()) return write_image_dir(in.dir, c.out.path, conv);
+    if (!in.dir.empty()) return write_snapshot_dir(in.dir, c.out.path, conv.files, false);
     if (!in.cpuinfo && conv.files.size() == 1) {
         cli::warn(fmt::format("{}: cpuinfo.img not rewritten; convert the image directory to get one for the target", c.file));
         return cli::write_output(c.out.path, conv.files[0].second, true, true);
@@ -189,39 +213,30 @@ void run_convert_criu(const ConvertCmd& c) {
     throw xsave::Error(fmt::format("{}: give a core-*.img or the image directory", c.file));
 }
 
-// Cloud Hypervisor: each vCPU's xsave re-laid in the target's standard form (what
-// KVM_SET_XSAVE2 takes there), region + extra sized for it; the rest of state.json kept byte
-// for byte. The legacy region (x87/SSE) does not move, so the `fpu` block stays consistent.
-void run_convert_cloudhv(const ConvertCmd& c, const std::string& state) {
+// Cloud Hypervisor: xsave arrays and the CPUID leaf 0xD layout entries rewritten for the
+// target (xsave::cloudhv::convert), the rest of state.json kept byte for byte; a snapshot
+// directory gives a new directory. The legacy region (x87/SSE) does not move, so the `fpu`
+// block Cloud Hypervisor applies after xsave stays consistent.
+void run_convert_cloudhv(const ConvertCmd& c, bool dir) {
     if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
-    if (c.out.path.empty() || c.out.path == "-") throw xsave::Error("convert: a Cloud Hypervisor snapshot needs -o NEW-state.json");
+    if (c.out.path.empty() || c.out.path == "-")
+        throw xsave::Error(fmt::format("convert: a Cloud Hypervisor snapshot needs -o ({})", dir ? "a new directory" : "NEW-state.json"));
+    std::string state = dir ? (std::filesystem::path(c.file) / "state.json").string() : c.file;
     auto text = cli::read_input(state, 256u << 20);
-    xsave::cloudhv::Snapshot s;
-    xsave::naming(state, [&] { s = xsave::cloudhv::read_state({reinterpret_cast<const char*>(text.data()), text.size()}); });
-    auto to = std::make_shared<xsave::CpuModel>(cli::load_profile(c.to_profile.spec));
-    cli::InputOptions io = c.in;
-    io.input = "cloud-hypervisor";
-    io.thread = "all";
-    auto areas = cli::load_areas(c.file, io);
-    std::vector<std::vector<uint8_t>> out;
-    for (auto& a : areas) {
-        xsave::ConvertOptions o;
-        parse_drop(c.drop, o);
-        o.xcr0 = to->enabled_xcr0() & to->supported_xcr0();
-        auto t = xsave::trailing_bytes(a.image.bytes, a.image.layout->total_size);
-        if (t.nonzero)
-            throw xsave::Error(fmt::format("{}: {} non-zero bytes after the XSAVE layout (first at {}); they would be lost", a.label,
-                                           t.nonzero, *t.first_nonzero));
-        xsave::ConvertResult r;
-        xsave::naming(a.label, [&] { r = xsave::relayout(a.image, *a.cpu, *to, xsave::Format::Standard, o); });
-        if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
-        std::vector<uint8_t> bytes = std::move(r.bytes);
-        bytes.resize(std::max<size_t>(4096, (bytes.size() + 3) / 4 * 4), 0);
-        out.push_back(std::move(bytes));
-    }
-    std::string result;
-    xsave::naming(state, [&] { result = xsave::cloudhv::write_state(s, out); });
-    cli::write_output(c.out.path, result);
+    xsave::CpuModel to(cli::load_profile(c.to_profile.spec));
+    cli::warn_all(to.profile().name, to.warnings());
+    std::shared_ptr<const xsave::CpuModel> from;
+    if (!c.in.profile.spec.empty()) from = std::make_shared<const xsave::CpuModel>(cli::load_profile(c.in.profile.spec));
+    xsave::ConvertOptions o;
+    parse_drop(c.drop, o);
+    auto conv = xsave::naming(state, [&] {
+        auto s = xsave::cloudhv::read_state({reinterpret_cast<const char*>(text.data()), text.size()});
+        return xsave::cloudhv::convert(s, to, o, from);
+    });
+    for (const auto& n : conv.notes) cli::warn(n);
+    if (!dir) return cli::write_output(c.out.path, conv.text);
+    std::vector<uint8_t> bytes(conv.text.begin(), conv.text.end());
+    write_snapshot_dir(c.file, c.out.path, {{"state.json", std::move(bytes)}}, true);
 }
 
 // The input's format, for the formats convert writes back in their own form.
@@ -247,8 +262,7 @@ void run_convert(const ConvertCmd& c) {
     if (kind == "criu") return run_convert_criu(c);
     if (kind == "cloud-hypervisor") {
         std::error_code ec;
-        bool dir = std::filesystem::is_directory(c.file, ec);
-        return run_convert_cloudhv(c, dir ? (std::filesystem::path(c.file) / "state.json").string() : c.file);
+        return run_convert_cloudhv(c, std::filesystem::is_directory(c.file, ec));
     }
     cli::Area a = load_one(c);
     if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");

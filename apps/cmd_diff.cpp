@@ -4,6 +4,7 @@
 #include "sources.hpp"
 
 #include "xsave/assemble.hpp"
+#include "xsave/criu.hpp"
 #include "xsave/convert.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/diff.hpp"
@@ -112,7 +113,7 @@ void run_diff(const DiffOptions& o) {
 }
 
 struct AssembleOptions {
-    std::string file, out, output = "raw", format, profile, xcomp;
+    std::string file, out, output = "raw", format, profile, xcomp, into;
     bool force = false;
 };
 
@@ -120,6 +121,17 @@ void run_assemble(const AssembleOptions& o) {
     auto text = cli::read_input(o.file, 64u << 20);
     std::vector<uint8_t> bytes =
         xsave::naming(o.file, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}); });
+    if (!o.into.empty()) {   // back into a CRIU core image: only the FP fields that differ change
+        if (o.out.empty() || o.out == "-") throw xsave::Error("assemble --into: give -o NEW-core.img");
+        auto img = cli::read_input(o.into);
+        auto t = xsave::naming(o.into, [&] { return xsave::criu::read_core(img, o.into); });
+        std::shared_ptr<const xsave::CpuModel> cpu;
+        if (!o.profile.empty()) cpu = std::make_shared<const xsave::CpuModel>(cli::load_profile(o.profile));
+        std::vector<std::string> notes;
+        auto out = xsave::naming(o.file, [&] { return xsave::criu::assemble_into(t, bytes, cpu, &notes); });
+        for (const auto& n : notes) cli::warn(fmt::format("{}: {}", o.into, n));
+        return cli::write_output(o.out, out, true, true);
+    }
     if (!o.format.empty()) {
         if (o.profile.empty()) throw xsave::Error("--format needs --cpuid: the target layout comes from a CPUID profile");
         xsave::CpuModel cpu(cli::load_profile(o.profile));
@@ -167,7 +179,8 @@ void cli::register_diff(CLI::App& app) {
     as->add_option("--output", a->output, "raw, hex")->check(CLI::IsMember({"raw", "hex"}));
     as->add_option("--format", a->format, "convert to standard or compacted form (needs --cpuid)")
         ->check(CLI::IsMember({"standard", "compacted"}));
-    as->add_option("--cpuid", a->profile, "CPUID profile for --format");
+    as->add_option("--cpuid", a->profile, "CPUID profile for --format (with --into: the layout the image was dumped with)");
+    as->add_option("--into", a->into, "write the area back into this CRIU core-<pid>.img (changed FP fields only); needs -o");
     as->add_option("--xcomp-bv", a->xcomp, "compacted: xsavec, xsaves, minimal, mshv or a mask");
     as->add_flag("--force", a->force, "write raw bytes to a terminal");
     as->callback([a] { run_assemble(*a); });

@@ -87,6 +87,7 @@ public:
                 for (const auto& [name, value] : a.context) buf_ += fmt::format("context     {:<8} {}\n", name, value);
                 cli::warn_all(a.label, d.warnings);
                 buf_ += cli::render_dump(d, a.bytes_read);
+                if (a.nested) buf_ += "\n" + cli::nested_text(a.label + " nested_state", *a.nested);
             }
             write_stdout(buf_);
         }

@@ -28,17 +28,47 @@ std::string joined(const std::vector<std::string>& v) {
     return s;
 }
 
-void print_area(const std::string& title, std::span<const uint8_t> area, std::span<const Field> table,
+void print_area(std::string& out, const std::string& title, std::span<const uint8_t> area, std::span<const Field> table,
                 std::initializer_list<std::string_view> groups) {
-    fmt::print("{} ({} bytes)\n", title, area.size());
+    out += fmt::format("{} ({} bytes)\n", title, area.size());
     for (auto g : groups) {
-        fmt::print("  {}\n", g);
+        out += fmt::format("  {}\n", g);
         for (const auto& f : table)
-            if (f.group == g) fmt::print("    {:<32} {}\n", f.name, field_hex(area, f));
+            if (f.group == g) out += fmt::format("    {:<32} {}\n", f.name, field_hex(area, f));
     }
 }
 
 } // namespace
+
+std::string nested_text(const std::string& path, const State& s) {
+    std::string out;
+    const Header& h = s.hdr;
+    out += fmt::format("input       {}: kvm_nested_state, {} format, {} bytes\n", path, s.vmx() ? "VMX" : "SVM", s.file_size);
+    for (const auto& n : s.notes) out += fmt::format("input       {}\n", n);
+    out += fmt::format("flags       0x{:04x}{}\n", h.flags, joined(flag_names(h.flags)));
+    out += fmt::format("format      {} ({})\n", h.format, s.vmx() ? "KVM_STATE_NESTED_FORMAT_VMX" : "KVM_STATE_NESTED_FORMAT_SVM");
+    out += fmt::format("size        {}\n", h.size);
+    if (s.vmx()) {
+        out += fmt::format("vmxon_pa    0x{:016x}{}\n", h.vmxon_pa, h.vmxon_pa == ~0ull ? " (no VMXON)" : "");
+        out += fmt::format("vmcs12_pa   0x{:016x}{}\n", h.vmcs12_pa, h.vmcs12_pa == ~0ull ? " (no current VMCS)" : "");
+        out += fmt::format("smm.flags   0x{:04x}{}\n", h.smm_flags, joined(smm_flag_names(h.smm_flags)));
+        if (h.pad) out += fmt::format("pad         0x{:04x}\n", h.pad);
+        out += fmt::format("vmx.flags   0x{:08x}{}\n", h.vmx_flags, joined(vmx_flag_names(h.vmx_flags)));
+        out += fmt::format("preemption_timer_deadline 0x{:016x}\n", h.preemption_timer_deadline);
+        if (!s.vmcs12.empty()) print_area(out, "vmcs12", s.vmcs12, vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
+        if (!s.shadow_vmcs12.empty())
+            print_area(out, "shadow_vmcs12", s.shadow_vmcs12, vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
+    } else {
+        out += fmt::format("vmcb_pa     0x{:016x}\n", h.vmcb_pa);
+        if (!s.vmcb12.empty()) print_area(out, "vmcb12", s.vmcb12, vmcb12_fields(), {"control", "save"});
+    }
+    for (const auto& r : s.unnamed) {
+        std::string hex;
+        for (uint8_t b : r.bytes) hex += fmt::format("{:02x}", b);
+        out += fmt::format("unnamed     {}+0x{:x}: {}\n", r.area, r.offset, hex);
+    }
+    return out;
+}
 
 void dump_nested(const std::string& path, const State& s, bool json) {
     if (json) {
@@ -47,34 +77,11 @@ void dump_nested(const std::string& path, const State& s, bool json) {
         fmt::print("{}\n", j.dump(2));
         return;
     }
-    const Header& h = s.hdr;
-    fmt::print("input       {}: kvm_nested_state, {} format, {} bytes\n", path, s.vmx() ? "VMX" : "SVM", s.file_size);
-    for (const auto& n : s.notes) fmt::print("input       {}\n", n);
-    fmt::print("flags       0x{:04x}{}\n", h.flags, joined(flag_names(h.flags)));
-    fmt::print("format      {} ({})\n", h.format, s.vmx() ? "KVM_STATE_NESTED_FORMAT_VMX" : "KVM_STATE_NESTED_FORMAT_SVM");
-    fmt::print("size        {}\n", h.size);
-    if (s.vmx()) {
-        fmt::print("vmxon_pa    0x{:016x}{}\n", h.vmxon_pa, h.vmxon_pa == ~0ull ? " (no VMXON)" : "");
-        fmt::print("vmcs12_pa   0x{:016x}{}\n", h.vmcs12_pa, h.vmcs12_pa == ~0ull ? " (no current VMCS)" : "");
-        fmt::print("smm.flags   0x{:04x}{}\n", h.smm_flags, joined(smm_flag_names(h.smm_flags)));
-        if (h.pad) fmt::print("pad         0x{:04x}\n", h.pad);
-        fmt::print("vmx.flags   0x{:08x}{}\n", h.vmx_flags, joined(vmx_flag_names(h.vmx_flags)));
-        fmt::print("preemption_timer_deadline 0x{:016x}\n", h.preemption_timer_deadline);
-        if (!s.vmcs12.empty()) print_area("vmcs12", s.vmcs12, vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
-        if (!s.shadow_vmcs12.empty())
-            print_area("shadow_vmcs12", s.shadow_vmcs12, vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
-    } else {
-        fmt::print("vmcb_pa     0x{:016x}\n", h.vmcb_pa);
-        if (!s.vmcb12.empty()) print_area("vmcb12", s.vmcb12, vmcb12_fields(), {"control", "save"});
-    }
-    for (const auto& r : s.unnamed) {
-        std::string hex;
-        for (uint8_t b : r.bytes) hex += fmt::format("{:02x}", b);
-        fmt::print("unnamed     {}+0x{:x}: {}\n", r.area, r.offset, hex);
-    }
+    fmt::print("{}", nested_text(path, s));
+
 }
 
-void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
+CheckOptions nested_check_options(const std::string& profile_spec, const NestedCheckFlags& f) {
     bool host = profile_spec.empty() || profile_spec == "host";
     xsave::Profile p = host ? xsave::host_profile(xsave::HostLeaves::All) : load_profile(profile_spec);
     CheckOptions o;
@@ -97,6 +104,11 @@ void check_nested(const std::string& path, const State& s, const std::string& pr
     } else {
         o.maxphyaddr_source = fmt::format("{} has no CPUID 0x80000008: the architectural maximum; --maxphyaddr to set it", who);
     }
+    return o;
+}
+
+void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
+    CheckOptions o = nested_check_options(profile_spec, f);
     CheckResult r = check_nested_state(s, o);
     auto where = [](const std::string& rule) {
         for (const auto& i : all_rules())

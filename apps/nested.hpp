@@ -17,6 +17,12 @@ struct NestedCheckFlags {
     void add(CLI::App* cmd);
 };
 
+// The checks' options: the target's vendor picks VMX or SVM rules (profile_spec "" = host),
+// the flags what the blob cannot tell.
+xsave::nested::CheckOptions nested_check_options(const std::string& profile_spec, const NestedCheckFlags& f);
+
+// The text `dump` prints for a nested state (without the JSON form).
+std::string nested_text(const std::string& path, const xsave::nested::State& s);
 void dump_nested(const std::string& path, const xsave::nested::State& s, bool json);
 // `profile_spec`: the target CPU ("" = host); its vendor picks VMX or SVM rules. Sets exit code 1 when refused.
 void check_nested(const std::string& path, const xsave::nested::State& s, const std::string& profile_spec,

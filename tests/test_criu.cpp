@@ -240,3 +240,56 @@ TEST_CASE("CRIU write_area: an edited register is the only change", "[criu]") {
     fa["xstate_bv"] = 3;
     CHECK(a == b);
 }
+
+TEST_CASE("CRIU: one core image converted on its own, crit reads it", "[criu]") {
+    if (!have_crit()) SKIP_TEST("crit (Debian package criu) is not installed");
+    ImageDir d;
+    fs::path out = d.root / "core-100-zen3.img";
+    auto r = run_tool("convert " + shell_quote((d.dir / "core-100.img").string()) + " --to-cpuid zen3-milan --drop avx512 -o " +
+                      shell_quote(out.string()));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.err.find("cpuinfo.img not rewritten") != std::string::npos);
+    json before = d.decode(d.dir / "core-100.img"), after = d.decode(out);
+    json& xa = after["entries"][0]["thread_info"]["fpregs"]["xsave"];
+    json& xb = before["entries"][0]["thread_info"]["fpregs"]["xsave"];
+    CHECK(xa["xstate_bv"] == 0x207);
+    CHECK(!xa.contains("zmm_upper"));
+    CHECK(xa["pkru"] == xb["pkru"]);
+    xa = nullptr, xb = nullptr;
+    CHECK(before == after);
+}
+
+TEST_CASE("CRIU: assemble --into writes an edited dump back into the core image", "[criu]") {
+    if (!have_crit()) SKIP_TEST("crit (Debian package criu) is not installed");
+    ImageDir d;
+    fs::path img = d.dir / "core-100.img";
+    auto dumped = run_tool("dump " + shell_quote(img.string()) + " --json");
+    REQUIRE(dumped.status == 0);
+    json j = json::parse(dumped.out)[0];   // a core image: one thread, in an array with its tid
+    // Two registers edited: k1 and xmm0.
+    j["registers"]["k1"] = "0x00000000deadbeef";
+    j["registers"]["xmm0"] = "0x00000000000000010000000000000000";
+    fs::path state = d.root / "edited.json", out = d.root / "core-100-edited.img";
+    std::ofstream(state) << j.dump(2);
+    auto r = run_tool("assemble " + shell_quote(state.string()) + " --into " + shell_quote(img.string()) + " -o " + shell_quote(out.string()));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    json a = d.decode(out), b = d.decode(img);
+    json& fa = a["entries"][0]["thread_info"]["fpregs"];
+    json& fb = b["entries"][0]["thread_info"]["fpregs"];
+    CHECK(fa["xsave"]["opmask_reg"][1] == 0xdeadbeefull);
+    CHECK(fa["xmm_space"][0] == 0);
+    CHECK(fa["xmm_space"][1] == 0);
+    CHECK(fa["xmm_space"][2] == 1);
+    CHECK(fa["xmm_space"][3] == 0);
+    // Everything else as crit decoded it before.
+    fa["xsave"]["opmask_reg"] = fb["xsave"]["opmask_reg"];
+    for (int i = 0; i < 4; ++i) fa["xmm_space"][i] = fb["xmm_space"][i];
+    CHECK(a == b);
+    // The unedited dump gives the image back byte for byte.
+    std::ofstream(d.root / "same.json") << json::parse(dumped.out)[0].dump(2);
+    REQUIRE(run_tool("assemble " + shell_quote((d.root / "same.json").string()) + " --into " + shell_quote(img.string()) + " -o " +
+                     shell_quote((d.root / "same.img").string())).status == 0);
+    CHECK(testing::read_bytes((d.root / "same.img").string()) == testing::read_bytes(img.string()));
+}

@@ -1,5 +1,6 @@
 // The dump contract's per-area object, written without a tree (cores stream one thread at a time).
 #include "xsave/area_json.hpp"
+#include "xsave/nested.hpp"
 
 #include <fmt/format.h>
 
@@ -20,6 +21,12 @@ void append_area_json(std::string& out, const Area& a, const Decoded& d, unsigne
             append_json_string(out, a.context[i].second);
         }
         out += "\n" + in + "}";
+    }
+    // A vCPU's KVM nested state (Cloud Hypervisor), as `dump` of a nested-state file writes it.
+    if (a.nested) {
+        std::string t = nested::to_json(*a.nested).dump(2);
+        out += ",\n" + in + "\"nested_state\": ";
+        for (char c : t) out += c == '\n' ? "\n" + in : std::string(1, c);
     }
     out += ",\n" + in + "\"input\": {\n" + in + "  \"kind\": ";
     append_json_string(out, a.kind);

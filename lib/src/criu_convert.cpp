@@ -5,6 +5,7 @@
 #include "xsave/components.hpp"
 #include "xsave/error.hpp"
 #include "xsave/import.hpp"
+#include "xsave/open.hpp"
 
 #include <fmt/core.h>
 
@@ -41,6 +42,23 @@ std::shared_ptr<const CpuModel> model_for(uint64_t mask, uint32_t vendor, std::s
     }
     if (preferred && can_place(*preferred, mask)) return preferred;
     return nullptr;
+}
+
+std::vector<uint8_t> assemble_into(const Thread& t, std::span<const uint8_t> area, std::shared_ptr<const CpuModel> cpu,
+                                   std::vector<std::string>* notes) {
+    if (!t.has_fpregs) throw Error(fmt::format("{}: thread_info has no fpregs: nothing to write the area into", t.label));
+    std::string how;
+    if (!cpu) cpu = model_for(t.mask(), 0, host_model(), how);
+    if (!cpu) throw Error(fmt::format("{}: no known CPU lays out {}: pass --cpuid", t.label, mask_names(t.mask())));
+    const Layout& L = cpu->standard(t.mask());
+    if (area.size() < L.total_size)
+        throw Error(fmt::format("the area has {} bytes; {} in the layout the image is read with needs {}", area.size(),
+                                mask_names(t.mask()), L.total_size));
+    if (area.size() >= 528 && (area[527] & 0x80)) throw Error("a compacted area; assemble the standard form (as dump of the image gives)");
+    uint64_t xstate_bv = area.size() >= 520 ? load_le(&area[512], 8) : 0;
+    if (uint64_t lost = xstate_bv & ~t.mask())
+        throw Error(fmt::format("XSTATE_BV 0x{:x} names {}, which the image has no field for", xstate_bv, mask_names(lost)));
+    return write_area(t, area.subspan(0, L.total_size), L, notes);
 }
 
 Converted convert(const Images& in, const CpuModel& to, const ConvertOptions& opt) {

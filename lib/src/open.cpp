@@ -239,6 +239,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
         a.notes = std::move(r.notes);
         a.context = std::move(r.context);
         a.warnings = std::move(r.warnings);
+        a.nested = std::move(r.nested);
         a.bytes_read = r.bytes.size();
         ReadOptions ro;
         ro.legacy32 = r.legacy32;

@@ -5,6 +5,7 @@
 #include "xsave/criu.hpp"
 #include "xsave/error.hpp"
 #include "xsave/file_bytes.hpp"
+#include "xsave/nested.hpp"
 #include "xsave/open.hpp"
 
 #include <fmt/format.h>
@@ -60,9 +61,18 @@ Source cloudhv_source(std::span<const uint8_t> b, const SourceRequest& req) {
         SourceArea a;
         a.label = "vCPU " + v.id;
         if (!v.id.empty() && v.id.size() < 9 && v.id.find_first_not_of("0123456789") == std::string::npos) a.tid = std::stoi(v.id);
+        if (v.mshv) {
+            a.notes.push_back(fmt::format("Cloud Hypervisor MSHV vCPU {}: XSAVE page from vp_states (bytes {}..{})", v.id,
+                                          cloudhv::kMshvXsaveOffset, cloudhv::kMshvXsaveOffset + 4095));
+            if (!req.cpu)
+                a.notes.push_back("an MSHV vCPU state carries no CPUID: laid out with this machine's CPUID (--cpuid names the saving CPU)");
+        } else {
+            a.notes.push_back(fmt::format("Cloud Hypervisor vCPU {}: xsave region 4096 bytes{}", v.id,
+                                          v.extra_words ? fmt::format(" + extra {} bytes", 4 * v.extra_words) : ""));
+        }
         if (req.cpu) {
             a.cpu = req.cpu;
-        } else {
+        } else if (!v.mshv) {
             try {
                 a.cpu = std::make_shared<const CpuModel>(v.profile);
             } catch (const Error& e) {
@@ -71,9 +81,12 @@ Source cloudhv_source(std::span<const uint8_t> b, const SourceRequest& req) {
             a.notes.push_back(fmt::format("layout from the snapshot's own CPUID entries, XCR0 {} from xcrs",
                                           v.xcr0 ? hex(*v.xcr0) : "unknown"));
         }
-        a.notes.insert(a.notes.begin(), fmt::format("Cloud Hypervisor vCPU {}: xsave region 4096 bytes{}", v.id,
-                                                    v.extra_words ? fmt::format(" + extra {} bytes", 4 * v.extra_words) : ""));
-        if (v.has_nested_state) a.notes.push_back("nested_state present: kept raw, not decoded here");
+        if (!v.nested_state.empty()) {
+            auto st = std::make_shared<nested::State>(naming(a.label + " nested_state", [&] { return nested::parse_nested_state(v.nested_state); }));
+            a.notes.push_back(fmt::format("nested_state: kvm_nested_state, {} format, size {} (check --for kvm checks it)",
+                                          st->vmx() ? "VMX" : "SVM", st->hdr.size));
+            a.nested = std::move(st);
+        }
         a.xcr0 = req.xcr0 ? req.xcr0 : v.xcr0;
         for (auto [name, value] : {std::pair{"rip", v.rip}, {"rsp", v.rsp}, {"cr0", v.cr0}, {"cr4", v.cr4}, {"efer", v.efer}})
             if (value) a.context.emplace_back(name, hex(*value));

@@ -88,6 +88,13 @@ std::vector<uint8_t> to_area(const Thread& t, const Layout& layout);
 std::vector<uint8_t> write_area(const Thread& t, std::span<const uint8_t> area, const Layout& layout,
                                 std::vector<std::string>* notes = nullptr);
 
+// An area (a `dump --json` of the thread, edited, then assembled) written back into the
+// thread's core image: read in the layout the thread was dumped with (`cpu`, else model_for
+// as the reader chooses), only the FP fields that differ re-encoded. Throws Error when the
+// area is shorter than that layout or holds state the image has no field for.
+std::vector<uint8_t> assemble_into(const Thread& t, std::span<const uint8_t> area, std::shared_ptr<const CpuModel> cpu,
+                                   std::vector<std::string>* notes = nullptr);
+
 // What compel records for a CPU: supported user features (XFEATURE_MASK_USER), CPUID.(0xD,0) EBX and ECX.
 struct HostXsave {
     uint64_t xfeatures_mask = 0;

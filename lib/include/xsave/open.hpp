@@ -30,6 +30,7 @@ struct SourceArea {
     std::vector<std::pair<std::string, std::string>> context;
     std::vector<std::string> warnings = {};   // about the state: FP notes that disagree, QEMU's recorded XSTATE_BV
     bool legacy32 = false;                    // 32-bit process: legacy region in its 32-bit form
+    std::shared_ptr<const nested::State> nested = nullptr;   // the vCPU's KVM nested state (Cloud Hypervisor)
 };
 
 struct Source {
@@ -85,6 +86,7 @@ struct Area {
     std::vector<std::string> notes;           // how the input and layout were chosen
     std::vector<std::pair<std::string, std::string>> context;
     std::vector<std::string> warnings;
+    std::shared_ptr<const nested::State> nested;   // as SourceArea::nested
 };
 
 struct Opened {
