@@ -218,14 +218,18 @@ void run_check(const CheckCmdOptions& o) {
 
         // Rejected by the rules or by the CPU itself: exit 1.
         bool ok = r.ok() && (!oc || oc->verdict.accepted);
+        // A vCPU's KVM nested state (QEMU's cpu/nested_state) is restored by KVM_SET_NESTED_STATE too.
+        bool nested = area.nested && co.target == Target::Kvm;
         if (o.json) {
             auto j = to_json(r, ok, xstate_bv, xcomp_bv, oc);
             if (area.tid) j["tid"] = *area.tid;
+            if (nested) cli::check_nested(label + " nested state", *area.nested, o.profile.spec, o.nested, true, &j["nested_state"]);
             all.push_back(std::move(j));
         } else {
             for (const auto& n : area.notes) fmt::print("input: {}\n", n);
             for (const auto& w : area.warnings) cli::warn(fmt::format("{}: {}", label, w));
             print_text(label, r, xstate_bv, xcomp_bv, oc);
+            if (nested) cli::check_nested(label + " nested state", *area.nested, o.profile.spec, o.nested, false);
         }
         if (oc && !oc->agrees())
             cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", label,

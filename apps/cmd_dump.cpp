@@ -46,11 +46,17 @@ void run_dump(const DumpOptions& o) {
             write_stdout(buf);   // the first thread goes out with "[": an error there prints nothing
             continue;
         }
-        if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+        if (many) fmt::print("{}", cli::area_heading(a, i, areas.size()));
         for (const auto& n : a.notes) fmt::print("input       {}\n", n);
         for (const auto& [name, value] : a.context) fmt::print("context     {:<8} {}\n", name, value);
         cli::warn_all(a.label, d.warnings);
         fmt::print("{}", cli::render_dump(d, a.bytes_read));
+        if (a.nested) {
+            // The vCPU's KVM nested state, printed as `dump` prints a kvm_nested_state file.
+            fmt::print("\nnested      {}: kvm_nested_state, {} format, {} bytes\n", a.label, a.nested->vmx() ? "VMX" : "SVM", a.nested->file_size);
+            for (const auto& n : a.nested->notes) fmt::print("nested      {}\n", n);
+            cli::print_nested_body(*a.nested);
+        }
     }
     if (o.json && many) write_stdout("\n]\n");
 }

@@ -104,7 +104,7 @@ void run_hexdump(const HexdumpOptions& o) {
     for (size_t i = 0; i < areas.size(); ++i) {
         const auto& a = areas[i];
         cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
-        if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+        if (many) fmt::print("{}", cli::area_heading(a, i, areas.size()));
         for (const auto& n : a.notes) fmt::print("input: {}\n", n);
         fmt::print("{}", render_hexdump(hexdump_lines(a.image, *a.cpu), colour));
     }

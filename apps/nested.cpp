@@ -47,9 +47,13 @@ void dump_nested(const std::string& path, const State& s, bool json) {
         fmt::print("{}\n", j.dump(2));
         return;
     }
-    const Header& h = s.hdr;
     fmt::print("input       {}: kvm_nested_state, {} format, {} bytes\n", path, s.vmx() ? "VMX" : "SVM", s.file_size);
     for (const auto& n : s.notes) fmt::print("input       {}\n", n);
+    print_nested_body(s);
+}
+
+void print_nested_body(const State& s) {
+    const Header& h = s.hdr;
     fmt::print("flags       0x{:04x}{}\n", h.flags, joined(flag_names(h.flags)));
     fmt::print("format      {} ({})\n", h.format, s.vmx() ? "KVM_STATE_NESTED_FORMAT_VMX" : "KVM_STATE_NESTED_FORMAT_SVM");
     fmt::print("size        {}\n", h.size);
@@ -74,7 +78,8 @@ void dump_nested(const std::string& path, const State& s, bool json) {
     }
 }
 
-void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
+void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json,
+                  nlohmann::ordered_json* json_into) {
     bool host = profile_spec.empty() || profile_spec == "host";
     xsave::Profile p = host ? xsave::host_profile(xsave::HostLeaves::All) : load_profile(profile_spec);
     CheckOptions o;
@@ -113,7 +118,8 @@ void check_nested(const std::string& path, const State& s, const std::string& pr
         j["violations"] = nlohmann::ordered_json::array();
         for (const auto& v : r.violations) j["violations"].push_back({{"rule", v.rule}, {"message", v.message}, {"kernel", where(v.rule)}});
         j["assumptions"] = r.assumptions;
-        fmt::print("{}\n", j.dump(2));
+        if (json_into) *json_into = std::move(j);
+        else fmt::print("{}\n", j.dump(2));
     } else {
         fmt::print("{}: {} by KVM_SET_NESTED_STATE ({} rules; {} format, flags 0x{:04x}{})\n", path, r.ok() ? "accepted" : "refused",
                    o.rules == Rules::Vmx ? "VMX" : "SVM", s.vmx() ? "VMX" : "SVM", s.hdr.flags, joined(flag_names(s.hdr.flags)));

@@ -43,4 +43,8 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
     return std::move(opened.areas);
 }
 
+std::string area_heading(const Area& a, size_t i, size_t n) {
+    return fmt::format("{}=== {} {} ({} of {})\n", i ? "\n" : "", a.unit, a.tid ? std::to_string(*a.tid) : "?", i + 1, n);
+}
+
 } // namespace cli

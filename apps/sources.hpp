@@ -30,5 +30,8 @@ using Area = xsave::Area;
 xsave::Opened open_input(const std::string& path, const InputOptions& opt);
 // open_input's areas; an input without any (a KVM nested state) is an error.
 std::vector<Area> load_areas(const std::string& path, const InputOptions& opt);
+// The line above area i of n when an input has several: "=== vCPU 1 (2 of 2)" for a VM
+// snapshot, "=== thread 1234 (1 of 3)" for a core or CRIU image.
+std::string area_heading(const Area& a, size_t i, size_t n);
 
 } // namespace cli

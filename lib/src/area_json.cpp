@@ -1,6 +1,8 @@
 // The dump contract's per-area object, written without a tree (cores stream one thread at a time).
 #include "xsave/area_json.hpp"
 
+#include "xsave/nested.hpp"
+
 #include <fmt/format.h>
 
 namespace xsave {
@@ -20,6 +22,15 @@ void append_area_json(std::string& out, const Area& a, const Decoded& d, unsigne
             append_json_string(out, a.context[i].second);
         }
         out += "\n" + in + "}";
+    }
+    // A vCPU's KVM nested state (QEMU's cpu/nested_state), as `dump` of a kvm_nested_state file prints it.
+    if (a.nested) {
+        std::string j = nested::to_json(*a.nested).dump(2);
+        out += ",\n" + in + "\"nested_state\": ";
+        for (char ch : j) {
+            out += ch;
+            if (ch == '\n') out += in;
+        }
     }
     out += ",\n" + in + "\"input\": {\n" + in + "  \"kind\": ";
     append_json_string(out, a.kind);
