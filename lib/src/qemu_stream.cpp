@@ -221,9 +221,10 @@ struct Walker {
     }
 
     // After a normal page, the run of normal pages continuing its block that follows (the bulk of
-    // a stream): one header load per page, the next headers prefetched; the payloads are never read.
+    // a stream): one header load per page, no per-record checks beyond the flags; the payloads are
+    // never read. The cost is one cache miss per page header (measured: the same as a bare loop).
     void page_run() {
-        constexpr uint64_t kAhead = 16;   // records: enough to cover a page walk and a cache miss
+        constexpr uint64_t kAhead = 16;   // records prefetched ahead
         const uint64_t rec = 8 + page_size, want = kRamPage | kRamContinue;
         const uint8_t* p = c.b.data();
         uint64_t pos = c.pos, n = 0;
