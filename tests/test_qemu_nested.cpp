@@ -94,3 +94,15 @@ TEST_CASE("qemu: headings say vCPU for VM snapshots, thread for cores", "[qemu][
     REQUIRE(core.status == 0);
     CHECK(core.out.starts_with("=== thread "));
 }
+
+TEST_CASE("qemu nested: diff compares the vCPUs' nested states", "[qemu][nested][cli]") {
+    auto d = run_tool("diff " + stream() + " " + shell_quote(data_path("qemu/tcg-2cpu.mig")) + " --thread 1");
+    CHECK(d.status == 1);
+    CHECK(d.out.find("same registers, same header\nnested state: 1 difference\n"
+                     "  area       nested_state                         present vs -  (a kvm_nested_state in one vCPU only)\n") !=
+          std::string::npos);
+    auto same = run_tool("diff " + stream() + " " + stream() + " --thread 1 --json");
+    CHECK(same.status == 0);
+    auto j = nlohmann::json::parse(same.out);
+    CHECK(j["pairs"][0]["nested_state"]["equal"] == true);
+}
