@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace {
@@ -94,15 +95,36 @@ void run_diff(const DiffOptions& o) {
     for (size_t i = 0; i < n; ++i) {
         auto r = xsave::diff_areas(as[i].image, *as[i].cpu, bs[i].image, *bs[i].cpu, opt);
         equal = equal && r.equal();
+        // A vCPU's KVM nested state (QEMU's cpu/nested_state) is compared too, field by field.
+        const auto &sa = as[i].nested, &sb = bs[i].nested;
+        std::optional<xsave::DiffResult> nr;
+        if (sa && sb) nr = xsave::nested::diff_states(*sa, *sb);
+        else if (sa || sb) {
+            xsave::Difference d;
+            d.kind = "area";
+            d.name = "nested_state";
+            d.a = sa ? "present" : "";
+            d.b = sb ? "present" : "";
+            d.detail = "a kvm_nested_state in one vCPU only";
+            nr = xsave::DiffResult{{d}};
+        }
+        if (nr) equal = equal && nr->equal();
         if (o.json) {
             auto j = xsave::to_json(r);
             if (as[i].tid) j["a_tid"] = *as[i].tid;
             if (bs[i].tid) j["b_tid"] = *bs[i].tid;
+            if (nr) j["nested_state"] = xsave::to_json(*nr);
             all.push_back(std::move(j));
             continue;
         }
         if (n > 1 || as[i].tid) fmt::print("{}=== {} vs {}\n", i ? "\n" : "", as[i].label, bs[i].label);
         fmt::print("{}", render(r, color));
+        if (nr && !nr->equal()) {
+            fmt::print("nested state: {} difference{}\n", nr->differences.size(), nr->differences.size() == 1 ? "" : "s");
+            for (const auto& d : nr->differences)
+                fmt::print("  {:<10} {:<36} {} vs {}{}\n", d.kind, d.name, d.a.empty() ? "-" : d.a, d.b.empty() ? "-" : d.b,
+                           d.detail.empty() ? "" : "  (" + d.detail + ")");
+        }
     }
     if (as.size() != bs.size()) equal = false;
     if (o.json) {

@@ -82,7 +82,7 @@ public:
                 xsave::append_area_json(buf_, a, d, threads ? 2 : 0);
                 buf_ += threads ? (i + 1 == areas.size() ? "\n]\n" : "") : "\n";
             } else {
-                if (threads) buf_ += fmt::format("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+                if (threads) buf_ += cli::area_heading(a, i, areas.size());
                 for (const auto& n : a.notes) buf_ += fmt::format("input       {}\n", n);
                 for (const auto& [name, value] : a.context) buf_ += fmt::format("context     {:<8} {}\n", name, value);
                 cli::warn_all(a.label, d.warnings);

@@ -111,7 +111,7 @@ void run_hexdump(const HexdumpOptions& o) {
         for (size_t i = 0; i < areas.size(); ++i) {
             const auto& a = areas[i];
             cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
-            if (threads) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+            if (threads) fmt::print("{}", cli::area_heading(a, i, areas.size()));
             for (const auto& n : a.notes) fmt::print("input: {}\n", n);
             fmt::print("{}", render_hexdump(hexdump_lines(a.image), colour));
         }

@@ -58,4 +58,8 @@ void for_each_input(const std::vector<std::string>& files, const std::function<v
     }
 }
 
+std::string area_heading(const Area& a, size_t i, size_t n) {
+    return fmt::format("{}=== {} {} ({} of {})\n", i ? "\n" : "", a.unit, a.tid ? std::to_string(*a.tid) : "?", i + 1, n);
+}
+
 } // namespace cli

@@ -37,5 +37,8 @@ std::vector<Area> load_areas(const std::string& path, const InputOptions& opt, c
 // ("xsavetool: FILE: why"), the others still run and the exit code becomes 2 at the end; one
 // file's trouble ends the command as before.
 void for_each_input(const std::vector<std::string>& files, const std::function<void(const std::string&)>& fn);
+// The line above area i of n when an input has several: "=== vCPU 1 (2 of 2)" for a VM
+// snapshot, "=== thread 1234 (1 of 3)" for a core or CRIU image.
+std::string area_heading(const Area& a, size_t i, size_t n);
 
 } // namespace cli

@@ -1,5 +1,6 @@
 // The dump contract's per-area object, written without a tree (cores stream one thread at a time).
 #include "xsave/area_json.hpp"
+
 #include "xsave/nested.hpp"
 
 #include <fmt/format.h>
@@ -22,11 +23,14 @@ void append_area_json(std::string& out, const Area& a, const Decoded& d, unsigne
         }
         out += "\n" + in + "}";
     }
-    // A vCPU's KVM nested state (Cloud Hypervisor), as `dump` of a nested-state file writes it.
+    // A vCPU's KVM nested state (QEMU's cpu/nested_state), as `dump` of a kvm_nested_state file prints it.
     if (a.nested) {
-        std::string t = nested::to_json(*a.nested).dump(2);
+        std::string j = nested::to_json(*a.nested).dump(2);
         out += ",\n" + in + "\"nested_state\": ";
-        for (char c : t) out += c == '\n' ? "\n" + in : std::string(1, c);
+        for (char ch : j) {
+            out += ch;
+            if (ch == '\n') out += in;
+        }
     }
     out += ",\n" + in + "\"input\": {\n" + in + "  \"kind\": ";
     append_json_string(out, a.kind);

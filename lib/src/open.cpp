@@ -45,13 +45,13 @@ std::shared_ptr<const CpuModel> builtin_model(size_t i) {
 }
 
 // Only the selected thread (or vCPU) of a multi-area input.
-void select_thread(Source& s, const std::string& thread) {
+void select_thread(Source& s, const std::string& thread, std::string_view unit) {
     if (thread == "all") return;
     bool any_tid = std::any_of(s.areas.begin(), s.areas.end(), [](const SourceArea& a) { return a.tid.has_value(); });
     if (!any_tid) return;
     size_t total = s.areas.size();
     std::erase_if(s.areas, [&](const SourceArea& a) { return !a.tid || std::to_string(*a.tid) != thread; });
-    if (s.areas.empty()) throw Error(fmt::format("no thread {} in the {} (it has {} threads)", thread, s.kind, total));
+    if (s.areas.empty()) throw Error(fmt::format("no {} {} in the {} (it has {} {}s)", unit, thread, s.kind, total, unit));
 }
 
 const InputFormat& format_for(std::span<const uint8_t> bytes, const std::string& input) {
@@ -63,7 +63,7 @@ const InputFormat& format_for(std::span<const uint8_t> bytes, const std::string&
 
 Source named(Source s, const InputFormat& f, const OpenOptions& opt) {
     s.kind = std::string(f.name);
-    select_thread(s, opt.thread);
+    select_thread(s, opt.thread, f.unit);
     return s;
 }
 Source read_with(const InputFormat& f, std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
@@ -234,6 +234,7 @@ Opened open_source(Source in, const InputFormat& f, const OpenOptions& opt, cons
     for (auto& r : in.areas) {
         Area a;
         a.kind = in.kind;
+        a.unit = f.unit;
         a.tid = r.tid;
         a.label = r.label.empty() ? path : path + " " + r.label;
         a.notes = std::move(r.notes);

@@ -111,12 +111,12 @@ Source read_qemu(std::span<const uint8_t> b, const SourceRequest& req) { return 
 // text), FXSAVE/FSAVE images by their exact size, and raw bytes last (it accepts anything).
 const InputFormat kFormats[] = {
     {.name = "core", .what = "ELF core file: Linux, FreeBSD, NetBSD; x86-64, i386, x32 (every thread's FP state)", .detect = is_elf, .read = read_core, .by_size = true},
-    {.name = "qemu", .what = "QEMU migration stream / savevm state (every vCPU)", .detect = is_qemu_stream, .read = read_qemu},
+    {.name = "qemu", .what = "QEMU migration stream / savevm state (every vCPU)", .detect = is_qemu_stream, .read = read_qemu, .unit = "vCPU"},
     {.name = "sigframe", .what = "Linux signal-frame fpstate", .detect = is_sigframe, .read = read_frame, .by_size = true},
     {.name = "criu", .what = "CRIU image directory or core-<tid>.img (every thread's fpregs)", .detect = is_criu, .read = read_criu,
      .detect_dir = is_criu_dir, .read_dir = read_criu_dir},
     {.name = "cloud-hypervisor", .what = "Cloud Hypervisor snapshot directory or state.json (every vCPU's xsave)", .detect = is_cloudhv,
-     .read = read_cloudhv, .detect_dir = is_cloudhv_dir, .read_dir = read_cloudhv_dir},
+     .read = read_cloudhv, .detect_dir = is_cloudhv_dir, .read_dir = read_cloudhv_dir, .unit = "vCPU"},
     {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex},
     {.name = "nested", .what = "KVM nested state (kvm_nested_state: VMCS12 or VMCB12)", .detect = nested::looks_like_nested_state, .read = read_nested},
     {.name = "fxsave", .what = "512-byte FXSAVE image", .detect = is_fxsave_image, .read = read_fxsave},

@@ -82,9 +82,9 @@ Source cloudhv_source(std::span<const uint8_t> b, const SourceRequest& req) {
                                           v.xcr0 ? hex(*v.xcr0) : "unknown"));
         }
         if (!v.nested_state.empty()) {
-            auto st = std::make_shared<nested::State>(naming(a.label + " nested_state", [&] { return nested::parse_nested_state(v.nested_state); }));
+            nested::State st = naming(a.label + " nested_state", [&] { return nested::parse_nested_state(v.nested_state); });
             a.notes.push_back(fmt::format("nested_state: kvm_nested_state, {} format, size {} (check --for kvm checks it)",
-                                          st->vmx() ? "VMX" : "SVM", st->hdr.size));
+                                          st.vmx() ? "VMX" : "SVM", st.hdr.size));
             a.nested = std::move(st);
         }
         a.xcr0 = req.xcr0 ? req.xcr0 : v.xcr0;

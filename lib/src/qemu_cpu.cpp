@@ -136,7 +136,10 @@ void decode_cpu(QemuCpu& c, std::span<const uint8_t> b) {
     };
     for (const auto& n : named)
         if (auto v = F.scalar(n.field)) c.context.push_back({n.name, *v, n.width});
-    if (c.has_nested_state) c.notes.push_back("cpu/nested_state subsection present: kept in the stream, not decoded here");
+    if (c.has_nested_state) {
+        c.nested_state = qemu_nested_state(c, b, c.notes);
+        if (auto f = F.find("env.nested_state")) c.nested_state_offset = f->offset;
+    }
 }
 
 void put(std::vector<uint8_t>& a, uint64_t off, const void* src, size_t n) {

@@ -1,5 +1,6 @@
 // The input table's row for QEMU migration streams: each `cpu` device becomes one area.
 #include "xsave/components.hpp"
+#include "xsave/nested.hpp"
 #include "xsave/open.hpp"
 #include "xsave/qemu.hpp"
 
@@ -44,6 +45,15 @@ SourceArea qemu_area(const QemuCpu& c, std::shared_ptr<const CpuModel> layout) {
     if (unsigned top = c.fsw >> 11 & 7)
         r.notes.push_back(fmt::format("x87: FSW.TOP is {}; QEMU copies env.fpregs into the register slots unrotated: under TCG they are the physical registers R0..R7 (ST(i) is R((TOP+i) mod 8)), under KVM ST0..ST7", top));
     r.bytes = qemu_xsave_area(c, *L, xstate_bv);
+    if (!c.nested_state.empty()) {
+        try {
+            r.nested = nested::parse_nested_state(c.nested_state);
+        } catch (const Error& e) {
+            throw Error(fmt::format("offset {}: vCPU {}: cpu/nested_state read as struct kvm_nested_state: {}", c.nested_state_offset, c.index, e.what()));
+        }
+        r.notes.push_back(fmt::format("vCPU {}: cpu/nested_state (offset {}) rebuilt into struct kvm_nested_state, {} bytes", c.index,
+                                      c.nested_state_offset, c.nested_state.size()));
+    }
     r.xcr0 = mask;
     r.cpu = layout;
     return r;

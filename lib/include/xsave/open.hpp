@@ -30,7 +30,7 @@ struct SourceArea {
     std::vector<std::pair<std::string, std::string>> context;
     std::vector<std::string> warnings = {};   // about the state: FP notes that disagree, QEMU's recorded XSTATE_BV
     bool legacy32 = false;                    // 32-bit process: legacy region in its 32-bit form
-    std::shared_ptr<const nested::State> nested = nullptr;   // the vCPU's KVM nested state (Cloud Hypervisor)
+    std::optional<nested::State> nested = {}; // the vCPU's KVM nested state (QEMU's cpu/nested_state)
 };
 
 struct Source {
@@ -61,6 +61,8 @@ struct InputFormat {
     // Formats that are directories (snapshot folders): test and read by path.
     bool (*detect_dir)(const std::string& path) = nullptr;
     Source (*read_dir)(const std::string& path, const SourceRequest&) = nullptr;
+    // What one area of a multi-area input is: "thread" (cores, CRIU) or "vCPU" (VM snapshots).
+    std::string_view unit = "thread";
 };
 std::span<const InputFormat> input_formats();
 const InputFormat* find_input_format(std::string_view name);
@@ -86,7 +88,8 @@ struct Area {
     std::vector<std::string> notes;           // how the input and layout were chosen
     std::vector<std::pair<std::string, std::string>> context;
     std::vector<std::string> warnings;
-    std::shared_ptr<const nested::State> nested;   // as SourceArea::nested
+    std::optional<nested::State> nested;      // as SourceArea::nested
+    std::string unit = "thread";              // the input format's: "thread" or "vCPU" (with tid: "vCPU 1")
 };
 
 struct Opened {

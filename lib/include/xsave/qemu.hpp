@@ -56,7 +56,10 @@ struct QemuCpu {
     uint64_t bndcfgu = 0, bndstatus = 0;
     uint32_t pkru = 0;
     std::vector<uint8_t> xtilecfg, xtiledata;   // empty when the stream has no AMX subsection
-    bool has_nested_state = false;    // cpu/nested_state subsection: not decoded here
+    bool has_nested_state = false;    // cpu/nested_state subsection present
+    // That subsection as the struct kvm_nested_state KVM_GET_NESTED_STATE returned (empty without it).
+    std::vector<uint8_t> nested_state;
+    uint64_t nested_state_offset = 0; // file offset of the env.nested_state field
     std::vector<ContextRegister> context;       // rip, rsp, ..., cr0, cr4, efer
     std::vector<std::string> notes;
 };
