@@ -24,12 +24,9 @@ xsave::nested::CheckOptions nested_check_options(const std::string& profile_spec
 // The text `dump` prints for a nested state (without the JSON form).
 std::string nested_text(const std::string& path, const xsave::nested::State& s);
 void dump_nested(const std::string& path, const xsave::nested::State& s, bool json);
-// dump's text after its input line: flags, format, header, VMCS12/VMCB12 fields, unnamed bytes.
-void print_nested_body(const xsave::nested::State& s);
 // `profile_spec`: the target CPU ("" = host); its vendor picks VMX or SVM rules. Sets exit code 1 when refused.
-// With `json_into`, the JSON object goes there instead of stdout (a vCPU's object in a stream's check).
 void check_nested(const std::string& path, const xsave::nested::State& s, const std::string& profile_spec,
-                  const NestedCheckFlags& flags, bool json, nlohmann::ordered_json* json_into = nullptr);
+                  const NestedCheckFlags& flags, bool json);
 // Sets exit code 1 when they differ.
 void diff_nested(const std::string& a, const xsave::nested::State& sa, const std::string& b, const xsave::nested::State& sb,
                  bool json);
