@@ -12,6 +12,7 @@
 #include "xsave/file_bytes.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/error.hpp"
+#include "xsave/option_values.hpp"
 #include "xsave/random_state.hpp"
 
 #include <fmt/core.h>
@@ -51,7 +52,7 @@ struct ConvertCmd {
         cmd->add_option("file", file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
         in.add(cmd);
         out.add(cmd);
-        cmd->add_option("--drop", drop, "in-use components that may be discarded: bit numbers, names, 0x-masks or 'supervisor'");
+        cmd->add_option("--drop", drop, "in-use state that may be discarded: bit numbers, names, 0x-masks, 'supervisor', or 'trailing' (bytes after the area)");
         cmd->add_flag("--keep-trailing", keep_trailing, "copy bytes after the area to the output");
     }
 };
@@ -65,6 +66,8 @@ void parse_drop(const std::string& text, xsave::ConvertOptions& o) {
         std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
         if (part == "supervisor") {
             o.drop_supervisor = true;
+        } else if (part == "trailing") {
+            o.drop_trailing = true;
         } else if (!part.empty() && part.find_first_not_of("0123456789") == std::string::npos) {
             unsigned long bit = std::stoul(part);
             if (bit > 62) throw xsave::Error(fmt::format("--drop: bit {} is not a state component (0..62)", part));
@@ -95,12 +98,14 @@ void emit(const OutputOptions& o, const std::vector<uint8_t>& bytes, const xsave
     cli::write_area(o.path, bytes, o.output, o.force, json);
 }
 
-void report(const cli::Area& a, const xsave::ConvertResult& r, bool keep_trailing) {
+void report(const cli::Area& a, const xsave::ConvertResult& r, const xsave::ConvertOptions& o) {
     if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
     if (r.restored) cli::warn(fmt::format("{}: put back {} from the sidecar", a.label, xsave::mask_names(r.restored)));
     if (r.trailing)
-        cli::warn(fmt::format("{}: {} trailing bytes after the area {}", a.label, r.trailing,
-                              keep_trailing ? "copied (--keep-trailing)" : "not copied (--keep-trailing keeps them)"));
+        cli::warn(fmt::format("{}: {} trailing byte{} after the area{}", a.label, r.trailing, r.trailing == 1 ? "" : "s",
+                              o.keep_trailing   ? ": copied (--keep-trailing)"
+                              : o.drop_trailing ? ": discarded as asked (--drop trailing)"
+                                                : ", all zero: not copied (--keep-trailing keeps them)"));
 }
 
 void write_sidecar(const std::string& path, const xsave::Sidecar& s) {
@@ -124,7 +129,7 @@ xsave::XcompRequest xcomp_request(const std::string& text) {
 
 std::optional<uint64_t> given_xcr0(const ConvertCmd& c) {
     if (c.in.xcr0.empty()) return std::nullopt;
-    return cli::parse_mask(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
+    return cli::parse_xcr0(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
 }
 
 
@@ -139,7 +144,7 @@ void run_compact(const ConvertCmd& c) {
     req.xcr0 = given_xcr0(c);
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] { r = xsave::to_compacted(a.image, *a.cpu, xsave::compute_xcomp_bv(a.image, *a.cpu, req), o); });
-    report(a, r, c.keep_trailing);
+    report(a, r, o);
     emit(c.out, r.bytes, *a.cpu, std::nullopt);
 }
 
@@ -153,7 +158,7 @@ void run_standard(const ConvertCmd& c) {
     o.sidecar_out = &side;
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] { r = xsave::to_standard(a.image, *a.cpu, o); });
-    report(a, r, c.keep_trailing);
+    report(a, r, o);
     write_sidecar(c.sidecar, side);
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
 }
@@ -222,9 +227,9 @@ void run_convert_cloudhv(const ConvertCmd& c, const std::string& state) {
         parse_drop(c.drop, o);
         o.xcr0 = to->enabled_xcr0() & to->supported_xcr0();
         auto t = xsave::trailing_bytes(a.image.bytes, a.image.layout->total_size);
-        if (t.nonzero)
-            throw xsave::Error(fmt::format("{}: {} non-zero bytes after the XSAVE layout (first at {}); they would be lost", a.label,
-                                           t.nonzero, *t.first_nonzero));
+        if (t.nonzero && !o.drop_trailing)
+            throw xsave::LossError(fmt::format("{}: {} non-zero bytes after the XSAVE layout (first at {}) would be lost; --drop trailing discards them",
+                                               a.label, t.nonzero, *t.first_nonzero));
         xsave::ConvertResult r;
         xsave::naming(a.label, [&] { r = xsave::relayout(a.image, *a.cpu, *to, xsave::Format::Standard, o); });
         if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
@@ -280,7 +285,7 @@ void run_convert(const ConvertCmd& c) {
         if (target == xsave::Format::Compacted) o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);
         r = xsave::relayout(a.image, *a.cpu, *to, target, o);
     });
-    report(a, r, c.keep_trailing);
+    report(a, r, o);
     write_sidecar(c.sidecar, out_side);
     std::optional<uint64_t> std_mask;
     if (target == xsave::Format::Standard) std_mask = r.layout->mask;
@@ -291,6 +296,7 @@ struct CaptureCmd {
     std::string instruction = "xsave";
     std::string state;
     std::optional<uint64_t> seed;
+    std::string seed_text;
     OutputOptions out;
 };
 
@@ -359,8 +365,11 @@ void cli::register_convert(CLI::App& app) {
         cmd->add_option("--instruction", c->instruction, "xsave (default), xsavec or xsaveopt")
             ->check(CLI::IsMember({"xsave", "xsavec", "xsaveopt"}));
         cmd->add_option("--state", c->state, "the state to load: a dump --json file");
-        cmd->add_option("--random", c->seed, "load a random valid state made from this seed");
+        cmd->add_option("--random", c->seed_text, "load a random valid state made from this seed");
         c->out.add(cmd);
-        cmd->callback([c] { run_capture(*c); });
+        cmd->callback([c] {
+            if (!c->seed_text.empty()) c->seed = xsave::parse_seed(c->seed_text, "--random");
+            run_capture(*c);
+        });
     }
 }

@@ -10,6 +10,7 @@
 
 #include <fmt/color.h>
 #include <fmt/core.h>
+#include <optional>
 
 #include <memory>
 #include <sstream>
@@ -81,6 +82,7 @@ void run_diff(const DiffOptions& o) {
         for (std::string part; std::getline(ss, part, ',');)
             if (!part.empty()) opt.ignore.insert(part);
     }
+    xsave::check_ignore_names(opt.ignore);
     bool color = cli::use_color(o.color);
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     bool equal = true;
@@ -108,13 +110,14 @@ void run_diff(const DiffOptions& o) {
 
 struct AssembleOptions {
     std::string file, out, output = "raw", format, profile, xcomp;
+    std::optional<uint64_t> thread;
     bool force = false;
 };
 
 void run_assemble(const AssembleOptions& o) {
     auto text = cli::read_input(o.file, 64u << 20);
     std::vector<uint8_t> bytes =
-        xsave::naming(o.file, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}); });
+        xsave::naming(o.file, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}, o.thread); });
     if (!o.format.empty()) {
         if (o.profile.empty()) throw xsave::Error("--format needs --cpuid: the target layout comes from a CPUID profile");
         xsave::CpuModel cpu(cli::load_profile(o.profile));
@@ -162,6 +165,7 @@ void cli::register_diff(CLI::App& app) {
     as->add_option("--output", a->output, "raw, hex")->check(CLI::IsMember({"raw", "hex"}));
     as->add_option("--format", a->format, "convert to standard or compacted form (needs --cpuid)")
         ->check(CLI::IsMember({"standard", "compacted"}));
+    as->add_option("--thread", a->thread, "the area with this tid, when the JSON is an array (dump --json of a core)");
     as->add_option("--cpuid", a->profile, "CPUID profile for --format");
     as->add_option("--xcomp-bv", a->xcomp, "compacted: xsavec, xsaves, minimal, mshv or a mask");
     as->add_flag("--force", a->force, "write raw bytes to a terminal");

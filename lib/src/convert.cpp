@@ -166,6 +166,19 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
     return (lacking | mismatch) & use;
 }
 
+// Non-zero bytes after the layout are data (zero padding, as KVM's 4096-byte buffers have,
+// is not): refused unless the caller chose to copy or discard them.
+void check_trailing(std::span<const uint8_t> b, size_t layout_size) {
+    size_t nonzero = 0, first = 0;
+    for (size_t i = b.size(); i-- > layout_size;)
+        if (b[i]) ++nonzero, first = i;
+    if (!nonzero) return;
+    const size_t n = b.size() - layout_size;
+    throw LossError(fmt::format("{} trailing byte{} after the {}-byte layout, {} of them non-zero (the first at offset 0x{:x}) "
+                                "would be lost; --keep-trailing copies them, --drop trailing discards them",
+                                n, n == 1 ? "" : "s", layout_size, nonzero, first));
+}
+
 // Writes the result into `*out` (into r.bytes when `out` is null). Every byte of the
 // result is written exactly once: zeros are the initial configuration of every component
 // but x87's FCW, and gaps and padding are zero as XSAVE/XSAVEC leave them in a zeroed buffer.
@@ -205,6 +218,7 @@ ConvertResult convert(const AreaView& in, const CpuModel& from, const Layout& T,
     use &= ~r.dropped;
 
     r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
+    if (r.trailing && !opt.keep_trailing && !opt.drop_trailing) check_trailing(in.bytes, S.total_size);
     const size_t body = std::max<size_t>(T.total_size, kExtendedOffset);
     r.size = body + (opt.keep_trailing ? r.trailing : 0);
     if (out && out->size() < r.size)
