@@ -129,8 +129,7 @@ private:
 namespace {
 // `dump --json` of a core or stream is an array of areas with "tid": one of them is the state.
 const json& pick_area(const json& top, std::optional<uint64_t> tid) {
-    if (!top.is_array()) return top;
-    if (top.empty()) bad("(top level)", "an empty array; expected the areas `xsavetool dump --json` writes");
+    if (!top.is_array() || top.empty() || !top[0].is_object()) return top;   // refused as not an object
     std::string tids;
     for (size_t i = 0; i < top.size(); ++i) {
         const json& e = top[i];
