@@ -3,6 +3,7 @@
 
 #include "xsave/components.hpp"
 #include "xsave/option_values.hpp"
+#include "xsave/numbers.hpp"
 
 #include <fmt/core.h>
 
@@ -152,28 +153,7 @@ void warn_all(const std::string& who, const std::vector<std::string>& msgs) {
 
 void ProfileOption::add(CLI::App* cmd, const char* name, const char* help) { cmd->add_option(name, spec, help); }
 
-uint64_t parse_mask(const std::string& text, const char* what) {
-    uint64_t mask = 0;
-    size_t start = 0;
-    while (start <= text.size()) {
-        size_t end = text.find_first_of("|,+", start);
-        std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        if (part.empty()) throw xsave::Error(fmt::format("{}: '{}': expected a mask or component names", what, text));
-        errno = 0;
-        char* stop = nullptr;
-        unsigned long long v = std::strtoull(part.c_str(), &stop, 0);
-        if (*stop == '\0' && errno == 0 && std::isdigit(static_cast<unsigned char>(part[0]))) {
-            mask |= v;
-        } else if (uint64_t m = xsave::component_mask_from_name(part)) {
-            mask |= m;
-        } else {
-            throw xsave::Error(fmt::format("{}: '{}' is neither a number nor a component name", what, part));
-        }
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    return mask;
-}
+uint64_t parse_mask(const std::string& text, const char* what) { return xsave::parse_component_mask(text, what); }
 
 uint64_t parse_xcr0(const std::string& text, const char* what) {
     uint64_t m = parse_mask(text, what);

@@ -1,4 +1,4 @@
-// `xsavetool check FILE`: would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this buffer?
+// `xsavetool check FILE...`: would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this buffer?
 // Lists every rule it breaks; --on-cpu also runs XRSTOR on it in a child process.
 #include "cli.hpp"
 #include "nested.hpp"
@@ -22,7 +22,8 @@
 namespace {
 
 struct CheckCmdOptions {
-    std::string file;
+    std::vector<std::string> files;
+    std::string format = "text";   // text, json, jsonl
     cli::ProfileOption profile;
     std::string target = "xrstor";
     std::string xcr0, xss, guest_xcr0;
@@ -64,18 +65,19 @@ OnCpu run_on_cpu(const CheckCmdOptions& o, const std::vector<uint8_t>& bytes, co
     return oc;
 }
 
-void print_text(const std::string& label, const xsave::CheckResult& r, uint64_t xstate_bv, uint64_t xcomp_bv,
+std::string print_text(const std::string& label, const xsave::CheckResult& r, uint64_t xstate_bv, uint64_t xcomp_bv,
                 const std::optional<OnCpu>& oc) {
     using namespace xsave;
-    fmt::print("{}: {} by {} ({} form, XSTATE_BV 0x{:x}, XCOMP_BV 0x{:x}, MXCSR_MASK 0x{:x})\n", label,
+    std::string out = fmt::format("{}: {} by {} ({} form, XSTATE_BV 0x{:x}, XCOMP_BV 0x{:x}, MXCSR_MASK 0x{:x})\n", label,
                r.ok() ? "accepted" : "rejected", target_name(r.target), format_name(r.form), xstate_bv, xcomp_bv,
                r.mxcsr_mask);
-    for (const auto& v : r.violations) fmt::print("  {}: {}\n", v.rule, v.message);
-    if (!oc) return;
-    fmt::print("on this CPU: XRSTOR {}; predicted {}: {}\n", oc->verdict.detail,
+    for (const auto& v : r.violations) out += fmt::format("  {}: {}\n", v.rule, v.message);
+    if (!oc) return out;
+    out += fmt::format("on this CPU: XRSTOR {}; predicted {}: {}\n", oc->verdict.detail,
                oc->predicted_accept ? "accepted" : "rejected", oc->agrees() ? "they agree" : "they DISAGREE");
     if (oc->predicted_accept != r.ok())
-        fmt::print("  (area-size is not observable here: the child pads a short buffer with zeros)\n");
+        out += "  (area-size is not observable here: the child pads a short buffer with zeros)\n";
+    return out;
 }
 
 nlohmann::ordered_json to_json(const xsave::CheckResult& r, bool ok, uint64_t xstate_bv, uint64_t xcomp_bv,
@@ -100,11 +102,10 @@ nlohmann::ordered_json to_json(const xsave::CheckResult& r, bool ok, uint64_t xs
 }
 
 // `--for criu`: the checks `criu restore` makes on the host, for the image set and each thread.
-void run_check_criu(const CheckCmdOptions& o) {
+void run_check_criu(const CheckCmdOptions& o, const std::string& file) {
     using namespace xsave;
-    if (o.target != "criu") throw Error(fmt::format("{}: a CRIU image: check it with --for criu", o.file));
     if (o.on_cpu) throw Error("--on-cpu runs XRSTOR: it does not apply to --for criu");
-    auto in = criu::read_images(o.file);
+    auto in = criu::read_images(file);
     CpuModel cpu(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     for (const auto& w : cpu.warnings()) cli::warn(w);
     auto r = criu::check(in, cpu);
@@ -132,7 +133,7 @@ void run_check_criu(const CheckCmdOptions& o) {
         }
         fmt::print("{}\n", j.dump(2));
     } else {
-        fmt::print("{}: {} by criu restore on {} (xfeatures_mask 0x{:x}, xsave_size {}, xsave_size_max {})\n", o.file,
+        fmt::print("{}: {} by criu restore on {} (xfeatures_mask 0x{:x}, xsave_size {}, xsave_size_max {})\n", file,
                    r.ok() ? "accepted" : "rejected", cpu.profile().name, h.xfeatures_mask, h.xsave_size, h.xsave_size_max);
         if (!in.cpuinfo && in.dir.empty()) fmt::print("input: no cpuinfo.img given: the cpuinfo checks are skipped (give the directory)\n");
         for (const auto& v : r.image) fmt::print("  {}: {}\n", v.rule, v.message);
@@ -174,7 +175,7 @@ void add_cloudhv_rules(const xsave::SourceArea& area, const xsave::CpuModel& to,
 
 void run_check(const CheckCmdOptions& o) {
     using namespace xsave;
-    if (o.target == "criu") return run_check_criu(o);
+    if (o.target == "criu") return cli::for_each_input(o.files, [&](const std::string& f) { run_check_criu(o, f); });
     CheckOptions co;
     auto t = target_from_name(o.target);
     if (!t) throw Error(fmt::format("--for: '{}': expected xrstor, xrstors, kvm, whpx or mshv", o.target));
@@ -185,56 +186,78 @@ void run_check(const CheckCmdOptions& o) {
         if (co.target != Target::Mshv) throw Error("--guest-xcr0 applies to --for mshv only");
         co.guest_xcr0 = cli::parse_xcr0(o.guest_xcr0, "--guest-xcr0");
     }
+    std::string format = o.format;
+    if (o.json) {
+        if (format != "text" && format != "json") throw Error("--json and --format " + format + " disagree");
+        format = "json";
+    }
     xsave::OpenOptions oo;
     oo.input = o.input;
     oo.thread = o.thread;
     auto model = std::make_shared<const CpuModel>(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     const CpuModel& cpu = *model;
-    auto in = xsave::read_source_file(o.file, oo);
-    if (in.kind == "qemu") {
-        // QEMU builds each vCPU's area as KVM on the target CPU would lay it out; snapshots
-        // that store their own layout (Cloud Hypervisor, CRIU) keep it, so a difference shows.
-        oo.cpu = model;
-        in = xsave::read_source_file(o.file, oo);
-    }
-    if (!in.nested.empty()) {
-        if (o.for_option->count() && o.target != "kvm")
-            throw Error(fmt::format("{}: a KVM nested state is restored by KVM_SET_NESTED_STATE: use --for kvm, not --for {}", o.file, o.target));
-        return cli::check_nested(o.file, in.nested[0], o.profile.spec, o.nested, o.json);
-    }
-    if (in.kind == "criu") throw Error(fmt::format("{}: a CRIU image: check it with --for criu", o.file));
     cli::warn_all("", cpu.warnings());
+    const bool several = o.files.size() > 1;
 
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const auto& area : in.areas) {
-        const std::string label = area.label.empty() ? o.file : o.file + " " + area.label;
-        const std::vector<uint8_t>& bytes = area.bytes;
-        CheckResult r = check_area(bytes, cpu, co);
-        if (in.kind == "cloud-hypervisor") add_cloudhv_rules(area, cpu, r);
-        uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
-        uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
-        std::optional<OnCpu> oc;
-        if (o.on_cpu) oc = run_on_cpu(o, bytes, co, r);
-
-        // Rejected by the rules or by the CPU itself: exit 1.
-        bool ok = r.ok() && (!oc || oc->verdict.accepted);
-        if (o.json) {
-            auto j = to_json(r, ok, xstate_bv, xcomp_bv, oc);
-            if (area.tid) j["tid"] = *area.tid;
-            all.push_back(std::move(j));
-        } else {
-            for (const auto& n : area.notes) fmt::print("input: {}\n", n);
-            for (const auto& w : area.warnings) cli::warn(fmt::format("{}: {}", label, w));
-            print_text(label, r, xstate_bv, xcomp_bv, oc);
+    cli::for_each_input(o.files, [&](const std::string& file) {
+        // Every area of the file is read (and checked on the CPU) before anything of it is printed.
+        xsave::OpenOptions fo = oo;
+        auto in = xsave::read_source_file(file, fo);
+        if (in.kind == "qemu") {
+            // QEMU builds each vCPU's area as KVM on the target CPU would lay it out; snapshots
+            // that store their own layout (Cloud Hypervisor, CRIU) keep it, so a difference shows.
+            fo.cpu = model;
+            in = xsave::read_source_file(file, fo);
         }
-        if (oc && !oc->agrees())
-            cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", label,
-                                  oc->verdict.accepted ? "accepted" : "rejected",
-                                  oc->predicted_accept ? "accepted" : "rejected"));
-        if (!ok) cli::set_exit_code(1);
-    }
-    // Multi-area inputs (cores, snapshots) give an array, one object per thread with "tid".
-    if (o.json) fmt::print("{}\n", in.areas[0].tid ? all.dump(2) : all[0].dump(2));
+        if (!in.nested.empty()) {
+            if (o.for_option->count() && o.target != "kvm")
+                throw Error(fmt::format("{}: a KVM nested state is restored by KVM_SET_NESTED_STATE: use --for kvm, not --for {}", file, o.target));
+            return cli::check_nested(file, in.nested[0], o.profile.spec, o.nested, format != "text");
+        }
+        if (in.kind == "criu") throw Error(fmt::format("{}: a CRIU image: check it with --for criu", file));
+        nlohmann::ordered_json mine = nlohmann::ordered_json::array();
+        std::string text;
+        int verdict = 0;
+        for (const auto& area : in.areas) {
+            const std::string label = area.label.empty() ? file : file + " " + area.label;
+            const std::vector<uint8_t>& bytes = area.bytes;
+            CheckResult r = check_area(bytes, cpu, co);
+            if (in.kind == "cloud-hypervisor") add_cloudhv_rules(area, cpu, r);
+            uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
+            uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
+            std::optional<OnCpu> oc;
+            if (o.on_cpu) oc = run_on_cpu(o, bytes, co, r);
+
+            // Rejected by the rules or by the CPU itself: exit 1.
+            bool ok = r.ok() && (!oc || oc->verdict.accepted);
+            if (format != "text") {
+                nlohmann::ordered_json j;
+                if (several || format == "jsonl") j["file"] = file;
+                j.update(to_json(r, ok, xstate_bv, xcomp_bv, oc));
+                if (area.tid) j["tid"] = *area.tid;
+                mine.push_back(std::move(j));
+            } else {
+                for (const auto& n : area.notes) text += fmt::format("input: {}\n", n);
+                for (const auto& w : area.warnings) cli::warn(fmt::format("{}: {}", label, w));
+                text += print_text(label, r, xstate_bv, xcomp_bv, oc);
+            }
+            if (oc && !oc->agrees())
+                cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", label,
+                                      oc->verdict.accepted ? "accepted" : "rejected",
+                                      oc->predicted_accept ? "accepted" : "rejected"));
+            if (!ok) verdict = 1;
+        }
+        if (format == "text") fmt::print("{}", text);
+        else if (format == "jsonl")
+            for (const auto& j : mine) fmt::print("{}\n", j.dump());
+        else if (several)
+            for (auto& j : mine) all.push_back(std::move(j));
+        // One file: multi-area inputs (cores, snapshots) give an array, one object per thread with "tid".
+        else fmt::print("{}\n", in.areas[0].tid ? mine.dump(2) : mine[0].dump(2));
+        cli::set_exit_code(verdict);
+    });
+    if (format == "json" && several) fmt::print("{}\n", all.dump(2));
 }
 
 } // namespace
@@ -242,7 +265,7 @@ void run_check(const CheckCmdOptions& o) {
 void cli::register_check(CLI::App& app) {
     auto o = std::make_shared<CheckCmdOptions>();
     auto* cmd = app.add_subcommand("check", "Would XRSTOR, XRSTORS, KVM, WHPX or MSHV accept this XSAVE area? (exit 0 accepted, 1 rejected)");
-    cmd->add_option("file", o->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+    cmd->add_option("file", o->files, "XSAVE areas: raw bytes, hex text, ELF cores or signal frames; - for stdin")->required();
     cli::add_input_option(cmd, o->input);
     cmd->add_option("--thread", o->thread, "core files: all (default) or a thread ID");
     o->profile.add(cmd, "--cpuid,--on", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
@@ -253,5 +276,7 @@ void cli::register_check(CLI::App& app) {
     cmd->add_option("--guest-xcr0", o->guest_xcr0, "mshv: the guest's XCR0; default: --xcr0, else the profile's");
     cmd->add_flag("--on-cpu", o->on_cpu, "also run XRSTOR on the buffer in a child process (--cpuid host, --for xrstor)");
     cmd->add_flag("--json", o->json, "print {\"ok\", \"target\", \"violations\": [{\"rule\", \"message\"}], ...}");
+    cmd->add_option("--format", o->format, "text (default), json (as --json; several files: one array) or jsonl (one object per line per area)")
+        ->check(CLI::IsMember({"text", "json", "jsonl"}));
     cmd->callback([o] { run_check(*o); });
 }

@@ -68,10 +68,6 @@ void parse_drop(const std::string& text, xsave::ConvertOptions& o) {
             o.drop_supervisor = true;
         } else if (part == "trailing") {
             o.drop_trailing = true;
-        } else if (!part.empty() && part.find_first_not_of("0123456789") == std::string::npos) {
-            unsigned long bit = std::stoul(part);
-            if (bit > 62) throw xsave::Error(fmt::format("--drop: bit {} is not a state component (0..62)", part));
-            o.drop |= 1ull << bit;
         } else {
             o.drop |= cli::parse_mask(part, "--drop");
         }
@@ -117,15 +113,6 @@ xsave::Sidecar read_sidecar(const std::string& path) {
     return xsave::naming(path, [&] { return xsave::sidecar_from_json({reinterpret_cast<const char*>(b.data()), b.size()}); });
 }
 
-// A mode name, a number, or component names such as x87|sse|avx.
-xsave::XcompRequest xcomp_request(const std::string& text) {
-    for (const char* m : {"xsavec", "xsaves", "minimal", "mshv"})
-        if (text == m) return xsave::parse_xcomp_mode(text);
-    xsave::XcompRequest r;
-    r.mode = xsave::XcompMode::Explicit;
-    r.mask = cli::parse_mask(text, "--xcomp-bv");
-    return r;
-}
 
 std::optional<uint64_t> given_xcr0(const ConvertCmd& c) {
     if (c.in.xcr0.empty()) return std::nullopt;
@@ -140,7 +127,7 @@ void run_compact(const ConvertCmd& c) {
     o.keep_trailing = c.keep_trailing;
     xsave::Sidecar side;
     if (!c.sidecar.empty()) side = read_sidecar(c.sidecar), o.sidecar_in = &side;
-    xsave::XcompRequest req = xcomp_request(c.xcomp);
+    xsave::XcompRequest req = xsave::parse_xcomp_mode(c.xcomp);
     req.xcr0 = given_xcr0(c);
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] { r = xsave::to_compacted(a.image, *a.cpu, xsave::compute_xcomp_bv(a.image, *a.cpu, req), o); });
@@ -279,7 +266,7 @@ void run_convert(const ConvertCmd& c) {
     o.sidecar_out = &out_side;
     if (!c.restore.empty()) in_side = read_sidecar(c.restore), o.sidecar_in = &in_side;
     xsave::Format target = c.to == "compacted" ? xsave::Format::Compacted : xsave::Format::Standard;
-    xsave::XcompRequest req = xcomp_request(c.xcomp);
+    xsave::XcompRequest req = xsave::parse_xcomp_mode(c.xcomp);
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] {
         if (target == xsave::Format::Compacted) o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);

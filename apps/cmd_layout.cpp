@@ -94,20 +94,28 @@ void run_layout(const LayoutOptions& o) {
 }
 
 struct HexdumpOptions {
-    std::string file, color = "auto";
+    std::vector<std::string> files;
+    std::string color = "auto";
     cli::InputOptions in;
 };
 
 void run_hexdump(const HexdumpOptions& o) {
-    auto areas = cli::load_areas(o.file, o.in);
-    bool colour = cli::use_color(o.color), many = areas.size() > 1 || areas[0].tid;
-    for (size_t i = 0; i < areas.size(); ++i) {
-        const auto& a = areas[i];
-        cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
-        if (many) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
-        for (const auto& n : a.notes) fmt::print("input: {}\n", n);
-        fmt::print("{}", render_hexdump(hexdump_lines(a.image, *a.cpu), colour));
-    }
+    bool colour = cli::use_color(o.color), several = o.files.size() > 1;
+    const xsave::OpenOptions prepared = o.in.open_options();   // --cpuid once for every file
+    size_t printed = 0;
+    cli::for_each_input(o.files, [&](const std::string& file) {
+        // Every area of the file is read and checked before anything of it is printed.
+        auto areas = cli::load_areas(file, o.in, &prepared);
+        bool threads = areas.size() > 1 || areas[0].tid;
+        if (several) fmt::print("{}=== {}\n", printed++ ? "\n" : "", file);
+        for (size_t i = 0; i < areas.size(); ++i) {
+            const auto& a = areas[i];
+            cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
+            if (threads) fmt::print("{}=== thread {} ({} of {})\n", i ? "\n" : "", *a.tid, i + 1, areas.size());
+            for (const auto& n : a.notes) fmt::print("input: {}\n", n);
+            fmt::print("{}", render_hexdump(hexdump_lines(a.image), colour));
+        }
+    });
 }
 
 } // namespace
@@ -125,7 +133,7 @@ void cli::register_layout(CLI::App& app) {
 
     auto h = std::make_shared<HexdumpOptions>();
     auto* hex = app.add_subcommand("hexdump", "Hex dump of an XSAVE area, every line annotated with its component and registers");
-    hex->add_option("file", h->file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
+    hex->add_option("file", h->files, "XSAVE areas: raw bytes, hex text, ELF cores or signal frames; - for stdin")->required();
     h->in.add(hex);
     hex->add_option("--color", h->color, "auto (a terminal without NO_COLOR), always or never")
         ->check(CLI::IsMember({"auto", "always", "never"}));

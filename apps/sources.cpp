@@ -3,6 +3,8 @@
 
 #include <fmt/core.h>
 
+#include <cstdio>
+
 namespace cli {
 
 CLI::Option* add_input_option(CLI::App* cmd, std::string& input, const std::string& name) {
@@ -31,18 +33,31 @@ xsave::OpenOptions InputOptions::open_options() const {
     return o;
 }
 
-xsave::Opened open_input(const std::string& path, const InputOptions& opt) {
-    xsave::OpenOptions o = opt.open_options();
+xsave::Opened open_input(const std::string& path, const InputOptions& opt, const xsave::OpenOptions* prepared) {
+    xsave::OpenOptions o = prepared ? *prepared : opt.open_options();
     // As the input's own errors read.
     if (!opt.xcr0.empty()) o.xcr0 = xsave::naming(path, [&] { return parse_xcr0(opt.xcr0, "--xcr0"); });
     return xsave::open_file(path, o);
 }
 
-std::vector<Area> load_areas(const std::string& path, const InputOptions& opt) {
-    xsave::Opened opened = open_input(path, opt);
+std::vector<Area> load_areas(const std::string& path, const InputOptions& opt, const xsave::OpenOptions* prepared) {
+    xsave::Opened opened = open_input(path, opt, prepared);
     if (opened.areas.empty() && !opened.nested.empty())
         throw xsave::Error(path + ": a KVM nested state (kvm_nested_state) holds no XSAVE area: dump, check --for kvm and diff read it");
     return std::move(opened.areas);
+}
+
+void for_each_input(const std::vector<std::string>& files, const std::function<void(const std::string&)>& fn) {
+    if (files.size() == 1) return fn(files[0]);
+    for (const auto& f : files) {
+        try {
+            fn(f);
+        } catch (const xsave::Error& e) {
+            std::fflush(stdout);
+            fmt::print(stderr, "xsavetool: {}\n", e.what());
+            set_exit_code(2);
+        }
+    }
 }
 
 } // namespace cli

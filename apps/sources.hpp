@@ -5,6 +5,7 @@
 
 #include "xsave/open.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,15 @@ CLI::Option* add_input_option(CLI::App* cmd, std::string& input, const std::stri
 
 using Area = xsave::Area;
 // xsave::open_file with these options: every area of the input, each with its CPU model, or
-// the KVM nested state the input is (dump, check, diff print it).
-xsave::Opened open_input(const std::string& path, const InputOptions& opt);
+// the KVM nested state the input is (dump, check, diff print it). `prepared`
+// (opt.open_options(), made once for many files) saves loading --cpuid again.
+xsave::Opened open_input(const std::string& path, const InputOptions& opt, const xsave::OpenOptions* prepared = nullptr);
 // open_input's areas; an input without any (a KVM nested state) is an error.
-std::vector<Area> load_areas(const std::string& path, const InputOptions& opt);
+std::vector<Area> load_areas(const std::string& path, const InputOptions& opt, const xsave::OpenOptions* prepared = nullptr);
+
+// Runs `fn` for each file. With several files a file's xsave::Error is reported on stderr
+// ("xsavetool: FILE: why"), the others still run and the exit code becomes 2 at the end; one
+// file's trouble ends the command as before.
+void for_each_input(const std::vector<std::string>& files, const std::function<void(const std::string&)>& fn);
 
 } // namespace cli

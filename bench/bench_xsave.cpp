@@ -62,12 +62,13 @@ struct Shape {
 };
 
 // 576: x87+SSE; 832: + AVX (the WHPX shape); 2432: this CPU with AVX-512 (AMD layout);
-// 2696: Intel AVX-512 + MPX + PKRU (Skylake-SP); 11008: Sapphire Rapids with AMX (standard
-// form; its compacted form is 10752 bytes with XCOMP_BV = XCR0).
+// 2440: AMD AVX-512 + PKRU (Zen 4); 2696: Intel AVX-512 + MPX + PKRU (Skylake-SP); 11008:
+// Sapphire Rapids with AMX (standard form; its compacted form is 10752 bytes with XCOMP_BV = XCR0).
 constexpr Shape kShapes[] = {
     {"576", "host", 0x3, "skylake-sp"},
     {"832", "host", 0x7, "skylake-sp"},
     {"2432", "host", 0xe7, "skylake-sp"},
+    {"2440", "zen4-genoa", 0x2e7, "icelake-sp"},
     {"2696", "skylake-sp", 0x2ff, "icelake-sp"},
     {"11008", "sapphire-rapids", 0x602e7, "granite-rapids"},
 };

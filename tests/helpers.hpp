@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -13,8 +14,19 @@
 #include <vector>
 
 #include "skips.hpp"
+#include "xsave/error.hpp"
 
 namespace testing {
+
+// The message of the xsave::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const xsave::Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
 
 inline std::string data_path(const std::string& rel) { return std::string(XSAVE_TEST_DATA) + "/" + rel; }
 inline std::string shared_path(const std::string& rel) { return std::string(XSAVE_SHARED_DIR) + "/" + rel; }

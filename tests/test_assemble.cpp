@@ -99,3 +99,76 @@ TEST_CASE("JSON numbers that overflow are one-line errors, not escaping exceptio
     CHECK_THROWS_WITH(assemble(R"({"size": 1e999})"), "state JSON: not valid JSON: number overflow parsing '1e999'");
     CHECK_THROWS_WITH(profile_from_json(R"({"leaves": [], "xcr0": 1e999})"), "profile: not valid JSON: number overflow parsing '1e999'");
 }
+
+TEST_CASE("an edit in a component's fields takes effect although the registers map still holds the old value") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    auto j = to_json(decode(read_image(b, cpu), cpu));
+    REQUIRE(j["components"][1]["name"] == "SSE");
+    j["components"][1]["fields"]["xmm3"] = "0x0102030405060708090a0b0c0d0e0f10";
+    auto out = assemble(j.dump());
+    CHECK(load_le(&out[160 + 3 * 16], 8) == 0x090a0b0c0d0e0f10ull);
+    CHECK(load_le(&out[160 + 3 * 16 + 8], 8) == 0x0102030405060708ull);
+    CHECK(load_le(&out[512], 8) == 0x3);
+    // Everything else as it was.
+    out[160 + 3 * 16] = b[160 + 3 * 16];
+    CHECK(std::equal(out.begin() + 160 + 3 * 16 + 16, out.end(), b.begin() + 160 + 3 * 16 + 16));
+}
+
+TEST_CASE("two edits of one register that disagree are refused, naming both places") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    auto j = to_json(decode(read_image(b, cpu), cpu));
+    j["components"][1]["fields"]["xmm3"] = "0x1";
+    j["registers"]["ymm3"] = "0x2";
+    CHECK_THROWS_WITH(assemble(j.dump()),
+                      "state JSON: components[1].fields.xmm3 and registers.ymm3 disagree (two different edits): edit one place, or every place alike");
+    // The same edit in every place is one edit.
+    j = to_json(decode(read_image(b, cpu), cpu));
+    j["components"][1]["fields"]["xmm3"] = "0x2";
+    j["registers"]["xmm3"] = "0x2";
+    j["registers"]["ymm3"] = "0x2";
+    auto out = assemble(j.dump());
+    CHECK(load_le(&out[160 + 3 * 16], 8) == 2);
+    CHECK(load_le(&out[160 + 3 * 16 + 8], 8) == 0);
+}
+
+TEST_CASE("xstate_bv edits are honoured, never by silently dropping state") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    auto j = to_json(decode(read_image(b, cpu), cpu));
+    // AVX (init, all zero) set in use: the result says so, its bytes zero.
+    j["xstate_bv"] = "0x7";
+    auto out = assemble(j.dump());
+    CHECK(load_le(&out[512], 8) == 0x7);
+    CHECK(std::all_of(out.begin() + 576, out.begin() + 832, [](uint8_t x) { return x == 0; }));
+    // SSE cleared while XMM registers hold values: their state would be lost.
+    j = to_json(decode(read_image(b, cpu), cpu));
+    j["xstate_bv"] = "0x1";
+    CHECK_THROWS_WITH(assemble(j.dump()),
+                      Catch::StartsWith("state JSON: xstate_bv 0x1 puts SSE (bit 1) in its initial state, but components[1].fields.mxcsr holds "
+                                        "0x00001fa0, not its initial value"));
+    // Cleared with the fields set to their initial values: SSE becomes init.
+    for (auto& [name, v] : j["components"][1]["fields"].items())
+        if (name.rfind("xmm", 0) == 0) v = "0x0";
+    for (auto& [name, v] : j["registers"].items())
+        if (name.rfind("xmm", 0) == 0 || name.rfind("ymm", 0) == 0) v = "0x0";
+    j["components"][1]["fields"]["mxcsr"] = "0x1f80";
+    j["registers"]["mxcsr"] = "0x1f80";
+    out = assemble(j.dump());
+    CHECK(load_le(&out[512], 8) == 0x1);
+}
+
+TEST_CASE("a hand-written document without digests: places that disagree are an error") {
+    CpuModel cpu(testing::epyc_host());
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    auto j = to_json(decode(read_image(b, cpu), cpu));
+    for (auto& c : j["components"]) c.erase("digest");
+    j["components"][1]["fields"]["xmm3"] = "0x1";
+    j["registers"].erase("ymm3");
+    CHECK_THROWS_WITH(assemble(j.dump()),
+                      "state JSON: components[1].fields.xmm3 and registers.xmm3 disagree (no digest tells which was edited): "
+                      "edit one place, or every place alike");
+    j["registers"].erase("xmm3");
+    CHECK(load_le(&assemble(j.dump())[160 + 3 * 16], 8) == 1);
+}

@@ -1,7 +1,12 @@
 // compact / standard / convert / capture through the real binary.
 #include "helpers.hpp"
 
+#include "xsave/components.hpp"
 #include "xsave/cpu_ops.hpp"
+#include "xsave/image.hpp"
+#include "xsave/import.hpp"
+#include "xsave/layout.hpp"
+#include "xsave/random_state.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -39,7 +44,7 @@ TEST_CASE("cli: convert refuses in-use state the target lacks and names the flag
     std::string in = testing::data_path("whpx-832.bin");
     auto r = run_tool("convert " + shell_quote(in) + " --cpuid sapphire-rapids --to-cpuid sandybridge-e --to compacted --xcomp-bv x87");
     CHECK(r.status == 2);
-    CHECK(r.err.find("SSE (bit 1) is in use but the target layout lacks it; --drop 1 or --drop sse discards it") !=
+    CHECK(r.err.find("SSE (bit 1) is in use but the target layout lacks it; --drop sse discards it") !=
           std::string::npos);
     std::string out = tmp("conv.bin"), side = tmp("side.json");
     r = run_tool("convert " + shell_quote(in) + " --cpuid sapphire-rapids --to-cpuid sandybridge-e --to compacted "
@@ -93,6 +98,30 @@ TEST_CASE("cli: non-zero trailing bytes stop a conversion; --drop trailing or --
     auto h = run_tool("standard --help");
     CHECK(h.out.find("'trailing'") != std::string::npos);
     CHECK(h.out.find("--keep-trailing") != std::string::npos);
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+}
+
+TEST_CASE("cli: compact uses the XCR0 dump infers for a short standard area (one inference for every command)") {
+    // Skylake-SP, saved with XCR0 0xff (AVX-512 and MPX, no PKRU): 2688 bytes, shorter than the
+    // 2696-byte layout of the profile's XCR0 0x2ff.
+    auto skx = std::make_shared<xsave::CpuModel>(xsave::builtin_profile("skylake-sp"));
+    xsave::RandomStateOptions ro;
+    ro.xstate_bv = 0xff;
+    auto bytes = xsave::random_standard_state(*skx, 0xff, 7, ro);
+    REQUIRE(bytes.size() == 2688);
+    std::string in = tmp("skx-mpx.std.bin"), out = tmp("skx-mpx.cmp.bin");
+    testing::write_bytes(in, bytes);
+    auto d = run_tool("dump " + in + " --cpuid skylake-sp --json");
+    REQUIRE(d.status == 0);
+    CHECK(d.out.find("read as saved with XCR0 0xff") != std::string::npos);
+    auto r = run_tool("compact " + in + " --cpuid skylake-sp -o " + out);
+    REQUIRE(r.status == 0);
+    auto c = testing::read_bytes(out);
+    // What XSAVEC with RFBM = 0xff writes: 576 + AVX 256 + MPX 128 + AVX-512 1600.
+    CHECK(c.size() == 2560);
+    CHECK(xsave::load_le(&c[xsave::kXcompBvOffset], 8) == 0x80000000000000ffull);
+    CHECK(xsave::load_le(&c[xsave::kXstateBvOffset], 8) == 0xff);
     std::filesystem::remove(in);
     std::filesystem::remove(out);
 }

@@ -18,7 +18,7 @@ using testing::check_golden;
 std::string whpx_dump(bool ansi) {
     CpuModel cpu(testing::epyc_host());
     Image img = read_image(testing::read_bytes(testing::data_path("whpx-832.bin")), cpu);
-    return render_hexdump(hexdump_lines(img, cpu), ansi);
+    return render_hexdump(hexdump_lines(img), ansi);
 }
 
 std::vector<std::string> split_lines(const std::string& s) {
@@ -63,7 +63,7 @@ TEST_CASE("hexdump marks alignment padding and boundaries inside a line (Sapphir
     store_le(bytes.data() + kXcompBvOffset, kCompactedBit | 0x602E7, 8);
     bytes[2560] = 0xAB;
     Image img = read_image(bytes, cpu);
-    auto lines = hexdump_lines(img, cpu);
+    auto lines = hexdump_lines(img);
     auto has = [&](const std::string& text) {
         for (const auto& l : lines)
             if (l.text == text) return true;
@@ -102,7 +102,7 @@ TEST_CASE("hexdump of a standard area shows unused gaps and trailing bytes") {
     ReadOptions ro;
     ro.xcr0 = 0x2E7;       // MPX not enabled: its bytes are unused
     Image img = read_image(bytes, cpu, ro);
-    std::string text = render_hexdump(hexdump_lines(img, cpu), false);
+    std::string text = render_hexdump(hexdump_lines(img), false);
     CHECK(text.find("---- 0x0340  unused (not in the layout's XCR0)  256 bytes ----\n") != std::string::npos);
     CHECK(text.find("03c0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  unused (not in the layout's XCR0)\n") != std::string::npos);
     CHECK(text.find("---- 0x0a88  trailing bytes after the 2696-byte layout  8 bytes ----\n") != std::string::npos);

@@ -47,7 +47,7 @@ TEST_CASE("gdb 13's gcore note is read with the layout its XCR0 and size match, 
     auto j = nlohmann::json::parse(r.out);
     REQUIRE(j.size() == 2);
     CHECK(j[0]["size"] == 2688);
-    CHECK(j[0]["input"]["notes"][0] == "Linux x86-64 core, from LINUX/NT_X86_XSTATE");
+    CHECK(j[0]["input"]["notes"][0] == "Linux x86-64 core, from LINUX/NT_X86_XSTATE at offset 0x34fc");
     std::string note = j[0]["input"]["notes"][1];
     CHECK(note.find("2688 bytes with XCR0 0xe7 do not match this machine's layout: read with the built-in profile ") == 0);
     // Intel's layout puts opmask at 0x440.

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 namespace xsave {
 namespace {
@@ -30,9 +32,8 @@ uint64_t number(const json& v, const std::string& path) {
     if (v.is_number_integer() && v.get<int64_t>() >= 0) return uint64_t(v.get<int64_t>());
     if (v.is_string()) {
         const std::string& s = v.get_ref<const std::string&>();
-        if (s.size() > 2 && s.size() <= 18 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
-            s.find_first_not_of("0123456789abcdefABCDEF", 2) == std::string::npos)
-            return std::stoull(s.substr(2), nullptr, 16);
+        if (s.starts_with("0x") || s.starts_with("0X"))
+            if (auto x = parse_u64(s)) return *x;
     }
     bad(path, "expected a non-negative integer or a \"0x...\" string, got " + v.dump());
 }
@@ -78,30 +79,145 @@ FieldRef find_field(unsigned bit, std::string_view name) {
     return {};
 }
 
-// Applies edits: values that differ from what the area built so far (the base) implies. Edits
-// are judged against the base, not against each other, so that an unchanged ymm7 does not
-// undo an edited xmm7.
+// One register location (instance i of field f of component `bit`) and every place of the
+// document that gives its value: the component's fields, the registers map, composed views.
+struct Loc {
+    unsigned bit;
+    const FieldDesc* f;
+    unsigned i;
+    auto operator<=>(const Loc&) const = default;
+};
+struct Place {
+    std::string path;
+    std::vector<uint8_t> value;
+    bool field = false;   // components[k].fields.NAME
+};
+using Places = std::map<Loc, std::vector<Place>>;
+
+std::vector<std::vector<uint8_t>> distinct(const std::vector<Place>& ps) {
+    std::vector<std::vector<uint8_t>> v;
+    for (const auto& p : ps)
+        if (std::find(v.begin(), v.end(), p.value) == v.end()) v.push_back(p.value);
+    return v;
+}
+
+[[noreturn]] void contradiction(const Place& a, const Place& b, const std::string& why) {
+    throw Error(fmt::format("state JSON: {} and {} disagree ({}): edit one place, or every place alike", a.path, b.path, why));
+}
+[[noreturn]] void contradiction(const std::vector<Place>& ps, const std::string& why) {
+    auto b = std::find_if(ps.begin(), ps.end(), [&](const Place& p) { return p.value != ps[0].value; });
+    contradiction(ps[0], *b, why);
+}
+
+// The value each location ends with. Where places disagree, one of them was edited and the
+// others still hold the value dump wrote. Which: the component's digest says whether its fields
+// are as dumped (then every other value is the edit); else the one assumption about the
+// disagreeing fields that gives the digest back; else a single odd place out of three or more.
+// Two edits to different values, or no way to tell, are an Error naming the places.
+struct Resolved {
+    std::vector<uint8_t> value;
+    bool edited = false;   // differs from what dump wrote (or may: no digest, or it does not match)
+};
+std::map<Loc, Resolved> resolve(const Places& places, const std::map<unsigned, uint64_t>& digests,
+                                const std::map<unsigned, std::vector<FieldValue>>& given) {
+    std::map<Loc, Resolved> out;
+    auto as_dumped = [&](unsigned bit) {
+        auto d = digests.find(bit);
+        return d != digests.end() && given.count(bit) && fields_digest(given.at(bit)) == d->second;
+    };
+    std::map<unsigned, std::vector<Loc>> open;   // per component: locations still in doubt
+    for (const auto& [loc, ps] : places) {
+        auto vs = distinct(ps);
+        if (vs.size() == 1) {
+            out[loc] = {vs[0], !as_dumped(loc.bit)};
+            continue;
+        }
+        open[loc.bit].push_back(loc);
+    }
+    for (const auto& [bit, locs] : open) {
+        auto dg = digests.find(bit);
+        auto field_of = [&](const Loc& l) -> const Place* {
+            for (const auto& p : places.at(l))
+                if (p.field) return &p;
+            return nullptr;
+        };
+        // The original value of each location in doubt, when the digest can tell.
+        std::optional<std::vector<std::vector<uint8_t>>> originals;
+        if (dg != digests.end()) {
+            std::vector<FieldValue> fv = given.at(bit);
+            auto digest_with = [&](const std::vector<std::vector<uint8_t>>& o) {
+                for (size_t k = 0; k < locs.size(); ++k)
+                    if (const Place* f = field_of(locs[k]))
+                        for (auto& v : fv)
+                            if (v.name == f->path.substr(f->path.rfind('.') + 1)) v.bytes = o[k];
+                return fields_digest(fv);
+            };
+            std::vector<std::vector<std::vector<uint8_t>>> cands;
+            size_t combos = 1;
+            for (const auto& l : locs) {
+                cands.push_back(distinct(places.at(l)));
+                combos = std::min<size_t>(combos * cands.back().size(), size_t(1) << 20);
+            }
+            std::vector<std::vector<uint8_t>> pick(locs.size());
+            size_t found = 0;
+            if (combos <= (size_t(1) << 16))
+                for (size_t n = 0; n < combos; ++n) {
+                    std::vector<std::vector<uint8_t>> o(locs.size());
+                    for (size_t k = 0, r = n; k < locs.size(); r /= cands[k].size(), ++k) o[k] = cands[k][r % cands[k].size()];
+                    if (digest_with(o) == dg->second) {
+                        if (!found++) pick = o;
+                    }
+                }
+            if (found == 1) originals = pick;
+        }
+        for (size_t k = 0; k < locs.size(); ++k) {
+            const auto& ps = places.at(locs[k]);
+            std::vector<uint8_t> original;
+            if (originals) {
+                original = (*originals)[k];
+            } else {
+                // A single place out of three or more that disagrees is the edit.
+                auto vs = distinct(ps);
+                auto count = [&](const std::vector<uint8_t>& v) {
+                    return std::count_if(ps.begin(), ps.end(), [&](const Place& p) { return p.value == v; });
+                };
+                if (vs.size() != 2 || ps.size() < 3 || std::min(count(vs[0]), count(vs[1])) != 1)
+                    contradiction(ps, dg == digests.end() ? "no digest tells which was edited" : "the component's digest matches neither");
+                original = count(vs[0]) == 1 ? vs[1] : vs[0];
+            }
+            const Place* edit = nullptr;
+            for (const auto& p : ps) {
+                if (p.value == original) continue;
+                if (edit && p.value != edit->value) contradiction(*edit, p, "two different edits");
+                edit = &p;
+            }
+            out[locs[k]] = {edit ? edit->value : original, edit != nullptr};
+        }
+    }
+    return out;
+}
+
+// Writes a value; a component in init state is first made in-use with its init values.
 class Builder {
 public:
-    explicit Builder(Image& img) : img_(img), base_(img) {}
+    explicit Builder(Image& img) : img_(img) {}
 
-    // The field as the CPU would load it from the base.
-    std::vector<uint8_t> base_value(unsigned bit, FieldRef r) const {
-        std::vector<uint8_t> v(r.f->width);
-        if (field_is_stored(base_, bit, *r.f)) {
-            uint32_t at = field_offset(*base_.layout, bit, *r.f, r.i);
-            std::copy_n(base_.bytes.begin() + at, v.size(), v.begin());
-        } else {
-            init_value(*r.f, base_.format, v.data());
+    // An edited value makes its component in use. A value as dumped that is not initial, in a
+    // component XSTATE_BV says is in init state, means XSTATE_BV was edited: that value would
+    // be lost without a word, so it is an Error.
+    void write(unsigned bit, const FieldDesc& f, unsigned i, const Resolved& r, const std::string& where) {
+        const std::vector<uint8_t>& v = r.value;
+        if (!field_is_stored(img_, bit, f)) {
+            std::vector<uint8_t> init(f.width);
+            init_value(f, init.data());
+            if (v == init) return;   // an init component holding its init values stays init
+            if (!r.edited)
+                throw Error(fmt::format("state JSON: xstate_bv 0x{:x} puts {} (bit {}) in its initial state, but {} holds {}, not its "
+                                        "initial value: that state would be lost; set the component's fields to their initial values to drop it",
+                                        img_.xstate_bv, component_name(bit), bit, where, hex_value(v)));
+            make_in_use(bit);
         }
-        return v;
-    }
-
-    // Writes an edited value; a component in init state is first made in-use with its init values.
-    void write(unsigned bit, FieldRef r, const std::vector<uint8_t>& v) {
-        if (base_value(bit, r) == v) return;
-        if (!field_is_stored(img_, bit, *r.f)) make_in_use(bit);
-        std::copy(v.begin(), v.end(), img_.bytes.begin() + field_offset(*img_.layout, bit, *r.f, r.i));
+        std::copy(v.begin(), v.end(), img_.bytes.begin() + field_offset(*img_.layout, bit, f, i));
     }
 
 private:
@@ -111,7 +227,7 @@ private:
             for (const auto& f : c->fields) {
                 if (field_is_stored(img_, bit, f)) continue;
                 std::vector<uint8_t> init(f.width);
-                init_value(f, img_.format, init.data());
+                init_value(f, init.data());
                 for (unsigned i = 0; i < field_instances(f, false); ++i) {
                     if (bit >= 2 && f.offset + i * f.stride + f.width > L.size[bit]) break;
                     std::copy(init.begin(), init.end(), img_.bytes.begin() + field_offset(L, bit, f, i));
@@ -121,7 +237,6 @@ private:
         store_le(&img_.bytes[kXstateBvOffset], img_.xstate_bv, 8);
     }
     Image& img_;
-    const Image base_;
 };
 
 } // namespace
@@ -196,13 +311,20 @@ std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid
     store_le(&img.bytes[kXstateBvOffset], img.xstate_bv, 8);
     store_le(&img.bytes[kXcompBvOffset], img.xcomp_bv, 8);
 
-    // Stored fields first, exactly as given.
+    // Every place that gives a register's value: fields, the registers map, composed views.
+    Places places;
+    std::map<unsigned, uint64_t> digests;
+    std::map<unsigned, std::vector<FieldValue>> given;
+    std::vector<std::vector<uint8_t>> keep;   // bytes the FieldValues point at
+    keep.reserve(4096);
     for (size_t k = 0; k < comps.size(); ++k) {
         unsigned bit = unsigned(number(comps[k]["bit"], ""));
         std::string path = fmt::format("components[{}].fields", k);
         auto it = comps[k].find("fields");
         if (it == comps[k].end()) continue;
         if (!it->is_object()) bad(path, "expected an object");
+        if (auto d = comps[k].find("digest"); d != comps[k].end() && d->is_string())
+            digests[bit] = number(*d, fmt::format("components[{}].digest", k));
         for (const auto& [name, value] : it->items()) {
             if (!component_info(bit)) {
                 if (name != "data") bad(path + "." + name, "unknown component: only \"data\" is known");
@@ -215,21 +337,11 @@ std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid
             if (!r.f) bad(path + "." + name, fmt::format("no such field in {}", component_name(bit)));
             if (bit >= 2 && r.f->offset + r.i * r.f->stride + r.f->width > L.size[bit])
                 bad(path + "." + name, fmt::format("beyond the component's {} bytes", L.size[bit]));
-            if (!field_is_stored(img, bit, *r.f)) continue;
             auto b = register_bytes(value, r.f->width, path + "." + name);
-            std::copy(b.begin(), b.end(), img.bytes.begin() + field_offset(L, bit, *r.f, r.i));
-        }
-    }
-
-    // Then edits: fields of init components and registers that differ from what is built.
-    Builder builder(img);
-    for (size_t k = 0; k < comps.size(); ++k) {
-        unsigned bit = unsigned(number(comps[k]["bit"], ""));
-        auto it = comps[k].find("fields");
-        if (it == comps[k].end() || !component_info(bit)) continue;
-        for (const auto& [name, value] : it->items()) {
-            FieldRef r = find_field(bit, name);
-            builder.write(bit, r, register_bytes(value, r.f->width, fmt::format("components[{}].fields.{}", k, name)));
+            if (keep.size() == keep.capacity()) bad(path, "too many fields");
+            keep.push_back(b);
+            given[bit].push_back({name, keep.back()});
+            places[{bit, r.f, r.i}].push_back({path + "." + name, std::move(b), true});
         }
     }
     if (auto it = j.find("registers"); it != j.end()) {
@@ -240,7 +352,7 @@ std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid
             for (unsigned bit : L.bits()) {
                 FieldRef r = find_field(bit, name);
                 if (!r.f || !r.f->architectural) continue;
-                builder.write(bit, r, register_bytes(value, r.f->width, path));
+                places[{bit, r.f, r.i}].push_back({path, register_bytes(value, r.f->width, path)});
                 found = true;
                 break;
             }
@@ -261,7 +373,7 @@ std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid
                     for (const auto& p : view.parts) {
                         if (p.prefix.empty()) continue;
                         FieldRef r = find_field(p.bit, fmt::format("{}{}", p.prefix, i));
-                        builder.write(p.bit, r, {whole.begin() + at, whole.begin() + at + r.f->width});
+                        places[{p.bit, r.f, r.i}].push_back({path, {whole.begin() + at, whole.begin() + at + r.f->width}});
                         at += r.f->width;
                     }
                     found = true;
@@ -270,6 +382,10 @@ std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid
             if (!found) bad(path, "no such register in this layout");
         }
     }
+
+    auto values = resolve(places, digests, given);
+    Builder builder(img);
+    for (const auto& [loc, r] : values) builder.write(loc.bit, *loc.f, loc.i, r, places.at(loc)[0].path);
     if (auto it = j.find("trailing"); it != j.end()) {
         auto t = memory_bytes(*it, "trailing", kMaxAssembleSize);
         img.bytes.insert(img.bytes.end(), t.begin(), t.end());

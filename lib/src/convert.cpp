@@ -1,6 +1,8 @@
-// The conversion engine: one routine that lays an input area out in a target layout the way
-// XSAVE (standard) or XSAVEC (compacted) on the target would have written it.
+// The conversion engine: lays an input area out in a target layout the way XSAVE (standard)
+// or XSAVEC (compacted) on the target would have written it, by running a cached plan.
 #include "xsave/convert.hpp"
+
+#include "convert_plan.hpp"
 
 #include "xsave/components.hpp"
 #include "xsave/error.hpp"
@@ -9,13 +11,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace xsave {
 namespace {
 
-// Legacy region (FXSAVE format): x87 is 0..23 and 32..159, MXCSR/MXCSR_MASK 24..31,
-// XMM0-15 160..415; 416..511 are reserved or software-available and no instruction writes them.
-constexpr unsigned kX87Head = 24, kX87Regs = 32, kX87End = 160, kXmm = 160, kXmmEnd = 416;
+constexpr unsigned kX87End = kX87Span.end(), kXmm = kXmmSpan.offset, kXmmEnd = kXmmSpan.end();
 constexpr unsigned kSseSidecarSize = 256 + 8;
 
 bool all_zero(const uint8_t* p, size_t n) {
@@ -42,18 +43,8 @@ std::string describe(uint64_t bits) {
     return r;
 }
 
-// "--drop 17,18 or --drop tilecfg,tiledata"
-std::string drop_flag(uint64_t bits) {
-    std::string nums, names;
-    for (unsigned b = 0; b < 63; ++b) {
-        if (!(bits >> b & 1)) continue;
-        if (!nums.empty()) nums += ',', names += ',';
-        nums += std::to_string(b);
-        const ComponentInfo* c = component_info(b);
-        names += c && !c->alias.empty() ? std::string(c->alias) : "bit" + std::to_string(b);
-    }
-    return "--drop " + nums + " or --drop " + names;
-}
+// "--drop tilecfg,tiledata"
+std::string drop_flag(uint64_t bits) { return "--drop " + mask_aliases(bits); }
 
 // A component's bytes as the sidecar stores them.
 std::vector<uint8_t> extract(const uint8_t* p, const Layout& L, unsigned bit) {
@@ -78,41 +69,6 @@ uint64_t default_standard_mask(const AreaView& in, const CpuModel& to, bool same
     if (in.format == Format::Compacted) return (in.xcomp_bv & ~kCompactedBit) & to.supported_xcr0();
     return in.layout->mask;
 }
-
-// Coalesces writes to neighbouring bytes into one memcpy or memset: an area with every
-// component in use is copied in two or three runs instead of one call per component.
-class Runs {
-public:
-    Runs(uint8_t* o, const uint8_t* p) : o_(o), p_(p) {}
-    void copy(size_t dst, size_t src, size_t n) {
-        if (kind_ == Kind::Copy && dst == d_ + n_ && src == s_ + n_) {
-            n_ += n;
-            return;
-        }
-        flush();
-        kind_ = Kind::Copy, d_ = dst, s_ = src, n_ = n;
-    }
-    void zero(size_t dst, size_t n) {
-        if (kind_ == Kind::Zero && dst == d_ + n_) {
-            n_ += n;
-            return;
-        }
-        flush();
-        kind_ = Kind::Zero, d_ = dst, n_ = n;
-    }
-    void flush() {
-        if (kind_ == Kind::Copy) std::memcpy(o_ + d_, p_ + s_, n_);
-        else if (kind_ == Kind::Zero) std::memset(o_ + d_, 0, n_);
-        kind_ = Kind::None;
-    }
-
-private:
-    enum class Kind : uint8_t { None, Copy, Zero };
-    uint8_t* o_;
-    const uint8_t* p_;
-    Kind kind_ = Kind::None;
-    size_t d_ = 0, s_ = 0, n_ = 0;
-};
 
 const std::vector<uint8_t>& from_side(const Sidecar& s, unsigned bit) {
     for (const SidecarComponent& c : s.components)
@@ -168,7 +124,7 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
 
 // Non-zero bytes after the layout are data (zero padding, as KVM's 4096-byte buffers have,
 // is not): refused unless the caller chose to copy or discard them.
-void check_trailing(std::span<const uint8_t> b, size_t layout_size) {
+[[gnu::noinline]] void check_trailing(std::span<const uint8_t> b, size_t layout_size) {
     size_t nonzero = 0, first = 0;
     for (size_t i = b.size(); i-- > layout_size;)
         if (b[i]) ++nonzero, first = i;
@@ -179,10 +135,88 @@ void check_trailing(std::span<const uint8_t> b, size_t layout_size) {
                                 n, n == 1 ? "" : "s", layout_size, nonzero, first));
 }
 
-// Writes the result into `*out` (into r.bytes when `out` is null). Every byte of the
-// result is written exactly once: zeros are the initial configuration of every component
-// but x87's FCW, and gaps and padding are zero as XSAVE/XSAVEC leave them in a zeroed buffer.
-ConvertResult convert(const AreaView& in, const CpuModel& from, const Layout& T, uint64_t xcomp_bv,
+// What one call knows besides its plan.
+struct Call {
+    const AreaView& in;
+    const CpuModel& from;
+    const ConvertOptions& opt;
+    std::span<uint8_t>* out;
+    uint32_t mxcsr;
+    bool src_mxcsr_saved;
+};
+
+// Writes the result into `*out` (into r.bytes when `out` is null) by running the plan: its
+// runs and its header write every byte of the body once; FCW, MXCSR and MXCSR_MASK are
+// stored over them.
+[[gnu::always_inline]] inline ConvertResult execute(const Call& c, const ConvertPlan& plan) {
+    const AreaView& in = c.in;
+    const ConvertOptions& opt = c.opt;
+    const Layout& S = *in.layout;
+    const Layout& T = *plan.key.target;
+    const uint8_t* p = in.bytes.data();
+    ConvertResult r;
+    r.layout = &T;
+    if (plan.lossy) {
+        const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(c.from) : 0);
+        if (plan.lossy & ~allowed) check_losses(plan.key.use, S, T, c.from, opt);   // throws, naming them
+        r.dropped = plan.lossy;
+        if (opt.sidecar_out)
+            for (uint64_t m = r.dropped; m; m &= m - 1) {
+                unsigned b = unsigned(__builtin_ctzll(m));
+                opt.sidecar_out->components.push_back({b, component_name(b), extract(p, S, b)});
+            }
+    }
+    r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
+    if (r.trailing && !opt.keep_trailing && !opt.drop_trailing) check_trailing(in.bytes, S.total_size);
+    r.size = plan.body + (opt.keep_trailing ? r.trailing : 0);
+    std::span<uint8_t>* out = c.out;
+    if (out && out->size() < r.size)
+        throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out->size(), format_name(T.format), r.size));
+    if (!out) r.bytes.resize(r.size);
+    uint8_t* o = out ? out->data() : r.bytes.data();
+
+    for (const PlanRun *run = plan.runs.data(), *e = run + plan.count; run != e; ++run) {
+        if (run->src == kZeroRun) std::memset(o + run->dst, 0, run->n);
+        else std::memcpy(o + run->dst, p + run->src, run->n);
+    }
+    if (const uint64_t side = plan.key.side) {
+        for (uint64_t m = side & ~uint64_t(3); m; m &= m - 1) {
+            unsigned b = unsigned(__builtin_ctzll(m));
+            std::memcpy(o + T.offset[b], from_side(*opt.sidecar_in, b).data(), T.size[b]);
+        }
+        if (side & 1) std::memcpy(o, from_side(*opt.sidecar_in, 0).data(), kX87End);
+    }
+    if (plan.fcw_init) store_le(o, kFcwInit, 2);
+    if (plan.key.side & 2) {
+        const auto& v = from_side(*opt.sidecar_in, 1);
+        std::memcpy(o + kXmm, v.data(), 256);
+        std::memcpy(o + kMxcsrOffset, v.data() + 256, 8);
+    } else {
+        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : c.mxcsr, 4);
+        // MXCSR_MASK is not state: as stored, unless the input never had it written.
+        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
+        if (!c.src_mxcsr_saved) mask = c.from.profile().mxcsr_mask.value_or(mask);
+        store_le(o + kMxcsrMaskOffset, mask, 4);
+    }
+    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+    r.xstate_bv = plan.xstate_bv;
+    r.xcomp_bv = plan.xcomp_bv;
+    r.restored = plan.key.side;
+    if (opt.keep_trailing && r.trailing) std::memcpy(o + plan.body, p + S.total_size, r.trailing);
+    return r;
+}
+
+// A source layout no cache may key on, or a full cache: a plan of this call's own.
+[[gnu::noinline]] ConvertResult execute_uncached(const Call& c, const PlanKey& key) {
+    auto plan = std::make_unique<ConvertPlan>();
+    build_plan(*c.in.layout, key, *plan);
+    return execute(c, *plan);
+}
+
+// Lays `in` out in `T` (a layout of `to`) as XSAVE (standard) or XSAVEC (compacted) on the
+// target would have written it. Decisions that depend on the bytes are made here; the rest
+// are the plan's.
+ConvertResult convert(const AreaView& in, const CpuModel& from, const CpuModel& to, const Layout& T,
                       const ConvertOptions& opt, std::span<uint8_t>* out) {
     const Layout& S = *in.layout;
     const uint8_t* p = in.bytes.data();
@@ -208,92 +242,32 @@ ConvertResult convert(const AreaView& in, const CpuModel& from, const Layout& T,
         all_zero(p + kXmm, kXmmEnd - kXmm))
         use &= ~uint64_t(2);
 
-    const uint64_t side = sidecar_bits(opt.sidecar_in, T, use);
-    ConvertResult r;
-    r.layout = &T;
-    r.dropped = check_losses(use, S, T, from, opt);
-    if (r.dropped && opt.sidecar_out)
-        for (unsigned b = 0; b < 63; ++b)
-            if (r.dropped >> b & 1) opt.sidecar_out->components.push_back({b, component_name(b), extract(p, S, b)});
-    use &= ~r.dropped;
-
-    r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
-    if (r.trailing && !opt.keep_trailing && !opt.drop_trailing) check_trailing(in.bytes, S.total_size);
-    const size_t body = std::max<size_t>(T.total_size, kExtendedOffset);
-    r.size = body + (opt.keep_trailing ? r.trailing : 0);
-    if (out && out->size() < r.size)
-        throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out->size(), format_name(T.format), r.size));
-    if (!out) r.bytes.resize(r.size);
-    uint8_t* o = out ? out->data() : r.bytes.data();
-
-    // Bulk first, as runs; then the fields patched over them (FCW, MXCSR, the header words).
-    // Fixed-size copies of the legacy region and header compile to a few vector moves.
-    if (use & 1) std::memcpy(o, p, kX87End);
-    else if (!(side & 1)) std::memset(o, 0, kX87End);
-    if (use & 2 && !(side & 2)) std::memcpy(o + kXmm, p + kXmm, kXmmEnd - kXmm);
-    else if (!(side & 2)) std::memset(o + kXmm, 0, kXmmEnd - kXmm);
-    std::memcpy(o + kXmmEnd, p + kXmmEnd, kHeaderOffset - kXmmEnd);
-    std::memset(o + kHeaderOffset, 0, kExtendedOffset - kHeaderOffset);
-    Runs w(o, p);
-    size_t pos = kExtendedOffset;
-    for (unsigned i = 0; i < T.extended_count; ++i) {
-        const unsigned b = T.by_offset[i];
-        const size_t off = T.offset[b], n = T.size[b];
-        if (off > pos) w.zero(pos, off - pos);
-        if (use >> b & 1) w.copy(off, S.offset[b], n);
-        else if (!(side >> b & 1)) w.zero(off, n);
-        pos = std::max(pos, off + n);
-    }
-    if (body > pos) w.zero(pos, body - pos);
-    w.flush();
-
-    for (uint64_t m = side & ~uint64_t(3); m; m &= m - 1) {
-        unsigned b = unsigned(__builtin_ctzll(m));
-        std::memcpy(o + T.offset[b], from_side(*opt.sidecar_in, b).data(), T.size[b]);
-    }
-    if (side & 1) std::memcpy(o, from_side(*opt.sidecar_in, 0).data(), kX87End);
-    else if (!(use & 1)) store_le(o, kFcwInit, 2);
-    if (side & 2) {
-        const auto& v = from_side(*opt.sidecar_in, 1);
-        std::memcpy(o + kXmm, v.data(), 256);
-        std::memcpy(o + kMxcsrOffset, v.data() + 256, 8);
-    } else {
-        // A compacted result without SSE in use has MXCSR = 0x1F80 (the bit would be set otherwise).
-        store_le(o + kMxcsrOffset, (to_compacted && !(use & 2)) ? kMxcsrInit : mxcsr, 4);
-        // MXCSR_MASK is not state: as stored, unless the input never had it written.
-        uint32_t mask = src_mxcsr_saved ? uint32_t(load_le(p + kMxcsrMaskOffset, 4))
-                                        : from.profile().mxcsr_mask.value_or(uint32_t(load_le(p + kMxcsrMaskOffset, 4)));
-        store_le(o + kMxcsrMaskOffset, mask, 4);
-    }
-    r.xstate_bv = use | side;
-    r.xcomp_bv = to_compacted ? (xcomp_bv | kCompactedBit) : 0;
-    r.restored = side;
-    store_le(o + kXstateBvOffset, r.xstate_bv, 8);
-    store_le(o + kXcompBvOffset, r.xcomp_bv, 8);
-    if (opt.keep_trailing && r.trailing) std::memcpy(o + body, p + S.total_size, r.trailing);
-    return r;
+    const PlanKey key{S.id.value, &T, use, opt.sidecar_in ? sidecar_bits(opt.sidecar_in, T, use) : 0};
+    const Call call{in, from, opt, out, mxcsr, src_mxcsr_saved};
+    if (const ConvertPlan* plan = find_plan(to.plans(), S, key)) return execute(call, *plan);
+    return execute_uncached(call, key);
 }
 
 ConvertResult compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt,
                         std::span<uint8_t>* out) {
     xcomp_bv &= ~kCompactedBit;
-    return convert(in, cpu, cpu.compacted(xcomp_bv), xcomp_bv, opt, out);
+    return convert(in, cpu, cpu, cpu.compacted(xcomp_bv), opt, out);
 }
 
 ConvertResult standard(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt, std::span<uint8_t>* out) {
     uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, cpu, true);
-    return convert(in, cpu, cpu.standard(mask), 0, opt, out);
+    return convert(in, cpu, cpu, cpu.standard(mask), opt, out);
 }
 
 ConvertResult relaid(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                      const ConvertOptions& opt, std::span<uint8_t>* out) {
     if (target == Format::Standard) {
         uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, to, false);
-        return convert(in, from, to.standard(mask), 0, opt, out);
+        return convert(in, from, to, to.standard(mask), opt, out);
     }
     uint64_t xcomp = opt.xcomp_bv ? *opt.xcomp_bv : compute_xcomp_bv(in, to, {});
     xcomp &= ~kCompactedBit;
-    return convert(in, from, to.compacted(xcomp), xcomp, opt, out);
+    return convert(in, from, to, to.compacted(xcomp), opt, out);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 
 #include "xsave/components.hpp"
 #include "xsave/error.hpp"
+#include "xsave/numbers.hpp"
 
 #include <charconv>
 #include <string>
@@ -16,12 +17,11 @@ XcompRequest parse_xcomp_mode(std::string_view text) {
     else if (text == "minimal") r.mode = XcompMode::Minimal;
     else if (text == "mshv") r.mode = XcompMode::Mshv;
     else {
-        std::string_view digits = text;
-        int base = 10;
-        if (digits.starts_with("0x") || digits.starts_with("0X")) digits.remove_prefix(2), base = 16;
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), r.mask, base);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
-            throw Error("--xcomp-bv " + std::string(text) + ": expected xsavec, xsaves, minimal, mshv or a mask");
+        try {
+            r.mask = parse_component_mask(text, "--xcomp-bv");
+        } catch (const Error&) {
+            throw Error("--xcomp-bv " + std::string(text) + ": expected xsavec, xsaves, minimal, mshv, a mask or component names");
+        }
         r.mode = XcompMode::Explicit;
     }
     return r;
@@ -29,13 +29,16 @@ XcompRequest parse_xcomp_mode(std::string_view text) {
 
 uint64_t compute_xcomp_bv(const AreaView& in, const CpuModel& cpu, const XcompRequest& req) {
     uint64_t m = 0;
+    // The XCR0 a standard input was saved with, as reading it inferred (dump says the same):
+    // XSAVEC with RFBM = that XCR0 writes exactly those components.
+    uint64_t saved = in.format == Format::Standard && in.layout ? in.layout->mask : ~0ull;
     switch (req.mode) {
     case XcompMode::Xsavec:
-        m = cpu.enabled_xcr0() & req.xcr0.value_or(~0ull);
+        m = cpu.enabled_xcr0() & req.xcr0.value_or(saved);
         break;
     case XcompMode::Xsaves:
         // Without a recorded IA32_XSS, every supervisor component the CPU supports.
-        m = (cpu.enabled_xcr0() & req.xcr0.value_or(~0ull)) | cpu.profile().xss.value_or(cpu.supported_xss());
+        m = (cpu.enabled_xcr0() & req.xcr0.value_or(saved)) | cpu.profile().xss.value_or(cpu.supported_xss());
         break;
     case XcompMode::Minimal: {
         m = in.xstate_bv;

@@ -3,8 +3,10 @@
 // test state and saving it, and the caller's own state is back before the block ends.
 #include "xsave/cpu_ops.hpp"
 
+#include "xsave/components.hpp"
 #include "xsave/error.hpp"
 #include "xsave/layout.hpp"
+#include "xsave/validate.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -53,7 +55,6 @@ void require_xsave() {
     if (!usable()) throw Error("this CPU or OS does not support XSAVE");
 }
 
-uint64_t rd64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 uint32_t rd32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 
 #if defined(__x86_64__)
@@ -92,41 +93,15 @@ __attribute__((noinline)) void load_and_save_block(uint8_t* own, const uint8_t* 
 }
 #endif
 
-std::string hex(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
-    return buf;
-}
-
-// The checks XRSTOR makes (either form); failing one would #GP in our own process.
+// The checks XRSTOR makes (either form), from the rule table: failing one would #GP in our own process.
 void check_loadable(std::span<const uint8_t> in, uint64_t xcr0) {
-    if (in.size() < 576) throw Error("state is " + std::to_string(in.size()) + " bytes; an XSAVE area needs at least 576");
-    const uint8_t* h = in.data() + 512;
-    uint64_t xstate_bv = rd64(h), xcomp_bv = rd64(h + 8);
-    bool compacted = xcomp_bv >> 63;
-    uint32_t need = compacted ? compacted_size(xcomp_bv) : standard_size();
-    if (in.size() < need)
-        throw Error("state is " + std::to_string(in.size()) + " bytes; XRSTOR on this CPU reads " + std::to_string(need));
-    if (compacted) {
-        if (!features().xsavec) throw Error("compacted state (XCOMP_BV bit 63 set), but this CPU does not support XSAVEC");
-        if (xcomp_bv & ~(xcr0 | 1ull << 63))
-            throw Error("XCOMP_BV " + hex(xcomp_bv) + " has bits outside XCR0 " + hex(xcr0) + ": XRSTOR would fault");
-        if (xstate_bv & ~xcomp_bv)
-            throw Error("XSTATE_BV " + hex(xstate_bv) + " has bits outside XCOMP_BV " + hex(xcomp_bv) + ": XRSTOR would fault");
-        for (unsigned i = 16; i < 64; ++i)
-            if (h[i]) throw Error("header byte " + std::to_string(i) + " (offset " + std::to_string(512 + i) +
-                                  ") is not zero: XRSTOR of the compacted form would fault");
-    } else {
-        if (xcomp_bv != 0 || rd64(h + 16) != 0)
-            throw Error("header bytes 8..23 (offset 520..535) are not zero: XRSTOR would fault");
-        if (xstate_bv & ~xcr0)
-            throw Error("XSTATE_BV " + hex(xstate_bv) + " has bits outside XCR0 " + hex(xcr0) + ": XRSTOR would fault");
-    }
-    // MXCSR is loaded in standard form always, in compacted form with XSTATE_BV[1].
-    uint32_t mxcsr = rd32(in.data() + 24);
-    if ((!compacted || (xstate_bv & 2)) && (mxcsr & ~mxcsr_mask()))
-        throw Error("MXCSR " + hex(mxcsr) + " (offset 24) sets bits outside MXCSR_MASK " + hex(mxcsr_mask()) +
-                    ": XRSTOR would fault");
+    auto host = host_model();
+    if (!host) throw Error("this CPU's CPUID leaf 0xD does not describe XSAVE");
+    CheckOptions o;
+    o.target = Target::Xrstor;
+    o.xcr0 = xcr0;
+    CheckResult r = check_area(in, *host, o);
+    if (!r.ok()) throw Error(r.violations[0].message + ": XRSTOR would fault");
 }
 
 } // namespace
@@ -164,9 +139,9 @@ uint32_t standard_size() {
 
 uint32_t compacted_size(uint64_t mask) {
     require_xsave();
-    // The one layout engine, fed with this CPU's own CPUID.
-    static const CpuModel host(host_profile(HostLeaves::Xsave));
-    return host.compacted(mask & (host.supported_xcr0() | host.supported_xss())).total_size;
+    auto host = host_model();   // the one layout engine, fed with this CPU's own CPUID
+    if (!host) throw Error("this CPU's CPUID leaf 0xD does not describe XSAVE");
+    return host->compacted(mask & (host->supported_xcr0() | host->supported_xss())).total_size;
 }
 
 const char* instruction_name(Instruction i) {
@@ -184,7 +159,7 @@ uint32_t mxcsr_mask() {
 #if defined(__x86_64__)
         alignas(16) uint8_t area[512] = {};
         asm volatile("fxsave64 %0" : "=m"(area));
-        m = rd32(area + 28);
+        m = rd32(area + kMxcsrMaskOffset);
 #endif
         return m ? m : 0xFFBFu;   // FXSAVE reports 0 on CPUs that predate DAZ
     }();
@@ -243,7 +218,7 @@ RestoreVerdict xrstor_in_child(std::span<const uint8_t> bytes, uint64_t rfbm) {
     Regs d0 = cpuid(0xD, 0);
     // Largest area XRSTOR may read: all supported user components, either form.
     uint64_t supported = uint64_t(d0.edx) << 32 | d0.eax;
-    size_t pad = std::max<size_t>({bytes.size(), d0.ecx, compacted_size(supported), 576});
+    size_t pad = std::max<size_t>({bytes.size(), d0.ecx, compacted_size(supported), size_t(kExtendedOffset)});
     Aligned area(pad);   // zeroed beyond the input; prepared before fork (no malloc in the child)
     std::memcpy(area.data(), bytes.data(), bytes.size());
     uint32_t lo = uint32_t(rfbm), hi = uint32_t(rfbm >> 32);

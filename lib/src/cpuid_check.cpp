@@ -31,45 +31,19 @@ namespace xsave {
 
 namespace {
 
-// Leaf 0xD as the profile states it, without the layout engine's judgement.
-struct RawLeaf0D {
-    uint64_t xcr0_sup = 0, xss_sup = 0;
-    uint32_t sl1_eax = 0;
-    bool has_sl1 = false;
-    uint32_t enabled_size = 0, max_size = 0, xsaves_size = 0;   // (0,EBX), (0,ECX), (1,EBX)
-    std::array<ComponentGeometry, 64> g{};
-    uint64_t usable = 0;   // supported bits whose geometry we can compute with
+// Leaf 0xD as the profile states it, and the supported bits whose geometry we can compute with.
+struct RawLeaf0D : Leaf0D {
+    uint64_t usable = 0;
 };
 
 uint32_t standard_size(const RawLeaf0D& r, uint64_t mask) {
-    uint64_t end = kExtendedOffset;
+    uint64_t user = 0;
     for (unsigned b = 2; b < 63; ++b)
-        if ((mask >> b & 1) && (r.usable >> b & 1) && !r.g[b].supervisor)
-            end = std::max<uint64_t>(end, uint64_t(r.g[b].std_offset) + r.g[b].size);
-    return uint32_t(end);
+        if (!r.g[b].supervisor) user |= 1ull << b;
+    return place_components(r.g, Format::Standard, mask & r.usable & user);
 }
 
-uint32_t compacted_size(const RawLeaf0D& r, uint64_t mask) {
-    uint64_t off = kExtendedOffset;
-    for (unsigned b = 2; b < 63; ++b) {
-        if (!(mask >> b & 1) || !(r.usable >> b & 1)) continue;
-        if (r.g[b].align64) off = (off + 63) & ~uint64_t(63);
-        off += r.g[b].size;
-    }
-    return uint32_t(off);
-}
-
-// XSETBV refuses these XCR0 values (SDM 13.3), so no OS can have enabled them.
-bool valid_xcr0(uint64_t m, uint64_t sup) {
-    if (!(m & 1)) return false;
-    if ((m >> 2 & 1) && !(m >> 1 & 1)) return false;
-    for (uint64_t group : {0x18ull, 0xE0ull, 0x60000ull}) {
-        uint64_t g = group & sup;
-        if ((m & g) != 0 && (m & g) != g) return false;
-    }
-    if ((m & 0xE0) && !(m >> 2 & 1)) return false;
-    return true;
-}
+uint32_t compacted_size(const RawLeaf0D& r, uint64_t mask) { return place_components(r.g, Format::Compacted, mask & r.usable); }
 
 std::string mask_text(uint64_t m) { return fmt::format("{:#x} ({})", m, mask_names(m)); }
 
@@ -88,17 +62,17 @@ public:
     Checker(const Profile& p, const CpuidCheckOptions& o) : p_(p), opt_(o) {}
 
     std::vector<CpuidFinding> run() {
-        const CpuidLeaf* s0 = p_.find(0xD, 0);
-        if (!s0) {
+        auto leaf = read_leaf0d(p_);
+        if (!leaf) {
             bad("no-leaf-0d", "the profile has no CPUID.(0xD,0): nothing to check");
             return std::move(out_);
         }
-        read_raw(*s0);
+        static_cast<Leaf0D&>(r_) = *leaf;
         per_component_rules();
         model_ = try_model();
         // Sizes computed without a component that cannot be placed would only repeat the
         // problem as misleading numbers.
-        if (uint64_t lost = (r_.xcr0_sup | r_.xss_sup) & ~r_.usable & ~kCompactedBit) {
+        if (uint64_t lost = (r_.xcr0_supported | r_.xss_supported) & ~r_.usable & ~kCompactedBit) {
             note("sizes", fmt::format("size checks skipped: {} cannot be placed", mask_text(lost)));
         } else {
             max_size_rule();
@@ -112,34 +86,12 @@ private:
     void bad(std::string rule, std::string msg) { out_.push_back({std::move(rule), std::move(msg), true}); }
     void note(std::string rule, std::string msg) { out_.push_back({std::move(rule), std::move(msg), false}); }
 
-    void read_raw(const CpuidLeaf& s0) {
-        r_.xcr0_sup = uint64_t(s0.edx) << 32 | s0.eax;
-        r_.enabled_size = s0.ebx;
-        r_.max_size = s0.ecx;
-        if (const CpuidLeaf* s1 = p_.find(0xD, 1)) {
-            r_.has_sl1 = true;
-            r_.sl1_eax = s1->eax;
-            r_.xsaves_size = s1->ebx;
-            r_.xss_sup = uint64_t(s1->edx) << 32 | s1->ecx;
-        }
-        for (unsigned b = 2; b < 63; ++b)
-            if (const CpuidLeaf* l = p_.find(0xD, b)) {
-                auto& g = r_.g[b];
-                g.enumerated = ((r_.xcr0_sup | r_.xss_sup) >> b & 1) != 0;
-                g.size = l->eax;
-                g.std_offset = l->ebx;
-                g.supervisor = l->ecx & 1;
-                g.align64 = l->ecx >> 1 & 1;
-                g.xfd = l->ecx >> 2 & 1;
-            }
-    }
-
     void per_component_rules() {
-        uint64_t sup = r_.xcr0_sup | r_.xss_sup;
+        uint64_t sup = r_.xcr0_supported | r_.xss_supported;
         if (sup >> 63 & 1) bad("reserved-bit", "bit 63 is claimed as a supported state component; it is the compacted-form flag");
-        if (r_.xss_sup & 3)
-            bad("reserved-bit", fmt::format("CPUID.(0xD,1).ECX claims {} as supervisor state", mask_names(r_.xss_sup & 3)));
-        if (uint64_t both = r_.xcr0_sup & r_.xss_sup & ~3ull)
+        if (r_.xss_supported & 3)
+            bad("reserved-bit", fmt::format("CPUID.(0xD,1).ECX claims {} as supervisor state", mask_names(r_.xss_supported & 3)));
+        if (uint64_t both = r_.xcr0_supported & r_.xss_supported & ~3ull)
             bad("supervisor-flag", fmt::format("{} supported both in XCR0 (CPUID.(0xD,0)) and IA32_XSS (CPUID.(0xD,1))", mask_text(both)));
         uint64_t usable = sup & 3;   // x87 and SSE live in the legacy region
         for (unsigned b = 2; b < 63; ++b) {
@@ -151,7 +103,7 @@ private:
                 bad("empty-subleaf", fmt::format("{} is supported but its subleaf {}", where, l ? "gives size 0" : "is missing"));
                 continue;
             }
-            bool user = r_.xcr0_sup >> b & 1;
+            bool user = r_.xcr0_supported >> b & 1;
             if (g.size > kMaxComponentSize || (user && uint64_t(g.std_offset) + g.size > kMaxComponentSize)) {
                 bad("absurd-size", fmt::format("{}: size {} at offset {} is beyond the {} bytes any component needs",
                                                where, g.size, g.std_offset, kMaxComponentSize));
@@ -170,17 +122,16 @@ private:
         }
         r_.usable = usable;
         // Overlaps among user components in standard form, e.g. MPX and APX sharing 960..1087.
-        for (unsigned a = 2; a < 63; ++a)
-            for (unsigned b = a + 1; b < 63; ++b) {
-                if (!((usable & r_.xcr0_sup) >> a & 1) || !((usable & r_.xcr0_sup) >> b & 1)) continue;
-                const auto &ga = r_.g[a], &gb = r_.g[b];
-                if (ga.std_offset < kExtendedOffset || gb.std_offset < kExtendedOffset) continue;   // reported above
-                if (ga.std_offset < gb.std_offset + gb.size && gb.std_offset < ga.std_offset + ga.size)
-                    bad("overlap", fmt::format("CPUID.(0xD,{}) {} [{}, {}) and CPUID.(0xD,{}) {} [{}, {}) overlap in standard form; "
-                                               "both are supported in XCR0",
-                                               a, component_name(a), ga.std_offset, ga.std_offset + ga.size, b,
-                                               component_name(b), gb.std_offset, gb.std_offset + gb.size));
-            }
+        uint64_t placed = 0;
+        for (unsigned b = 2; b < 63; ++b)
+            if (r_.g[b].std_offset >= kExtendedOffset) placed |= 1ull << b;   // the others are reported above
+        for (auto [a, b] : standard_overlaps(r_.g, usable & r_.xcr0_supported & placed)) {
+            const auto &ga = r_.g[a], &gb = r_.g[b];
+            bad("overlap", fmt::format("CPUID.(0xD,{}) {} [{}, {}) and CPUID.(0xD,{}) {} [{}, {}) overlap in standard form; "
+                                       "both are supported in XCR0",
+                                       a, component_name(a), ga.std_offset, ga.std_offset + ga.size, b,
+                                       component_name(b), gb.std_offset, gb.std_offset + gb.size));
+        }
         for (auto [what, v] : {std::pair{"CPUID.(0xD,0).EBX", r_.enabled_size}, {"CPUID.(0xD,0).ECX", r_.max_size},
                                {"CPUID.(0xD,1).EBX", r_.xsaves_size}})
             if (v > kMaxComponentSize)
@@ -214,34 +165,34 @@ private:
     }
 
     void max_size_rule() {
-        uint64_t user = r_.xcr0_sup & r_.usable;
+        uint64_t user = r_.xcr0_supported & r_.usable;
         uint32_t want = std_size(user);
         if (r_.max_size != want)
             bad("max-size", fmt::format("CPUID.(0xD,0).ECX = {}, but the standard size of all supported user components {} is {}",
                                         r_.max_size, mask_text(user), want));
     }
 
-    bool has_xsaves() const { return r_.sl1_eax >> 3 & 1; }
+    bool has_xsaves() const { return r_.subleaf1_eax >> 3 & 1; }
 
     void enabled_size_rules() {
         std::optional<uint64_t> xcr0 = opt_.xcr0 ? opt_.xcr0 : p_.xcr0;
         std::optional<uint64_t> xss = opt_.xss ? opt_.xss : p_.xss;
         const char* xcr0_from = opt_.xcr0 ? "given" : "recorded";
         const char* xss_from = opt_.xss ? "given" : "recorded";
-        if (xcr0 && (*xcr0 & ~r_.xcr0_sup)) {
+        if (xcr0 && (*xcr0 & ~r_.xcr0_supported)) {
             bad("enabled-mask", fmt::format("{} XCR0 {} enables {} which CPUID.(0xD,0) does not support", xcr0_from,
-                                            mask_text(*xcr0), mask_text(*xcr0 & ~r_.xcr0_sup)));
+                                            mask_text(*xcr0), mask_text(*xcr0 & ~r_.xcr0_supported)));
             return;
         }
-        if (xss && (*xss & ~r_.xss_sup)) {
+        if (xss && (*xss & ~r_.xss_supported)) {
             bad("enabled-mask", fmt::format("{} IA32_XSS {} enables {} which CPUID.(0xD,1) does not support", xss_from,
-                                            mask_text(*xss), mask_text(*xss & ~r_.xss_sup)));
+                                            mask_text(*xss), mask_text(*xss & ~r_.xss_supported)));
             return;
         }
 
         // (0xD,0).EBX: the standard size of the enabled XCR0.
         std::vector<uint64_t> xcr0_cands;
-        uint64_t user_sup = r_.xcr0_sup & r_.usable;
+        uint64_t user_sup = r_.xcr0_supported & r_.usable;
         if (xcr0) {
             uint32_t want = std_size(*xcr0);
             if (r_.enabled_size != want)
@@ -254,14 +205,14 @@ private:
             return;
         } else {
             for_each_subset(user_sup, [&](uint64_t m) {
-                if (valid_xcr0(m, user_sup) && standard_size(r_, m) == r_.enabled_size) xcr0_cands.push_back(m);
+                if (xsetbv_accepts(m, user_sup) && standard_size(r_, m) == r_.enabled_size) xcr0_cands.push_back(m);
             });
             if (xcr0_cands.empty()) {
                 bad("xcr0-size", fmt::format("CPUID.(0xD,0).EBX = {} is the standard size of no XCR0 the CPU supports "
                                              "(all supported user components {} give {})",
                                              r_.enabled_size, mask_text(user_sup), standard_size(r_, user_sup)));
                 for_each_subset(user_sup, [&](uint64_t m) {   // go on with every valid XCR0
-                    if (valid_xcr0(m, user_sup)) xcr0_cands.push_back(m);
+                    if (xsetbv_accepts(m, user_sup)) xcr0_cands.push_back(m);
                 });
             } else {
                 note("xcr0-size", explained("CPUID.(0xD,0).EBX", r_.enabled_size, "standard", "XCR0", xcr0_cands));
@@ -269,14 +220,14 @@ private:
         }
 
         // (0xD,1).EBX: the compacted size of XCR0 | IA32_XSS. Only defined with XSAVES or XSAVEC.
-        bool xsavec = r_.sl1_eax >> 1 & 1;
-        if (!r_.has_sl1 || (!has_xsaves() && !xsavec)) return;
+        bool xsavec = r_.subleaf1_eax >> 1 & 1;
+        if (!r_.has_subleaf1 || (!has_xsaves() && !xsavec)) return;
         if (r_.xsaves_size == 0) {
             if (has_xsaves()) bad("xsaves-size", "CPUID.(0xD,1).EBX = 0, but the CPU supports XSAVES");
             return;
         }
         std::vector<uint64_t> xss_cands;
-        uint64_t xss_sup = r_.xss_sup & r_.usable;
+        uint64_t xss_sup = r_.xss_supported & r_.usable;
         if (xss) xss_cands.push_back(*xss);
         else if (!has_xsaves()) xss_cands.push_back(0);   // without XSAVES no supervisor state is ever saved
         else if (std::popcount(xss_sup) > kMaxSearchBits) {

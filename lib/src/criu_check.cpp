@@ -92,7 +92,7 @@ CheckReport check(const Images& in, const CpuModel& host) {
         if (lost)
             v.push_back({"criu-state-dropped", fmt::format("XSTATE_BV has {} (0x{:x}) in use; the host lacks it and restore_fpu skips it "
                                                            "without a word (convert --drop {} says so explicitly)",
-                                                           mask_names(lost), lost, mask_names(lost))});
+                                                           mask_names(lost), lost, mask_aliases(lost))});
         r.threads.push_back(std::move(v));
     }
     return r;

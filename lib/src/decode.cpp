@@ -18,7 +18,7 @@ std::string field_name(const FieldDesc& f, unsigned i) {
 void read_field(const Image& img, unsigned bit, const FieldDesc& f, unsigned i, std::vector<uint8_t>& out) {
     out.assign(f.width, 0);
     if (!field_is_stored(img, bit, f)) {
-        init_value(f, img.format, out.data());
+        init_value(f, out.data());
         return;
     }
     uint32_t at = field_offset(*img.layout, bit, f, i);
@@ -65,7 +65,7 @@ void stale_legacy_warnings(const Image& img, std::vector<std::string>& out) {
         for (const auto& f : component_info(bit)->fields) {
             if (field_is_stored(img, bit, f)) continue;
             init.assign(f.width, 0);
-            init_value(f, img.format, init.data());
+            init_value(f, init.data());
             for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                 uint32_t at = field_offset(*img.layout, bit, f, i);
                 if (!std::equal(init.begin(), init.end(), img.bytes.begin() + at)) names.push_back(field_name(f, i));
@@ -93,7 +93,7 @@ bool field_is_stored(const Image& img, unsigned bit, const FieldDesc& f) {
     return img.in_use(bit);
 }
 
-void init_value(const FieldDesc& f, Format, uint8_t* out) {
+void init_value(const FieldDesc& f, uint8_t* out) {
     std::fill_n(out, f.width, 0);
     if (f.init == Init::Fcw) store_le(out, kFcwInit, 2);
     if (f.init == Init::Mxcsr) store_le(out, kMxcsrInit, 4);
@@ -126,6 +126,18 @@ std::string hex_bytes(std::span<const uint8_t> b) {
 }
 
 std::string hex_u64(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+uint64_t fields_digest(std::vector<FieldValue> fields) {
+    std::sort(fields.begin(), fields.end(), [](const FieldValue& a, const FieldValue& b) { return a.name < b.name; });
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&](uint8_t c) { h = (h ^ c) * 0x100000001b3ull; };
+    for (const auto& f : fields) {
+        for (char c : f.name) mix(uint8_t(c));
+        mix(0);
+        for (uint8_t b : f.bytes) mix(b);
+    }
+    return h;
+}
 
 Decoded decode(const Image& img, const CpuModel& cpu) {
     const Layout& L = *img.layout;

@@ -130,6 +130,9 @@ void append_json_members(std::string& out, const Decoded& d, unsigned indent) {
             cm["in_use"] += c.in_use ? "true" : "false";
             cm["supervisor"] += c.supervisor ? "true" : "false";
             append_values(cm["fields"], c.fields, i2 + 2);
+            std::vector<FieldValue> fv;
+            for (const auto& f : c.fields) fv.push_back({f.name, f.bytes});
+            append_json_string(cm["digest"], fmt::format("0x{:016x}", fields_digest(std::move(fv))));
         });
     });
     append_values(m["registers"], d.registers, i1);

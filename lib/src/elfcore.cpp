@@ -27,43 +27,11 @@ namespace {
 constexpr uint16_t kEtCore = 4, kEm386 = 3, kEmX86_64 = 62, kPnXnum = 0xffff;
 constexpr uint32_t kPtNote = 4;
 constexpr uint32_t kNtX86XsaveLayout = 0x205;   // LINUX: kernel's per-component offsets
-constexpr size_t kMaxNoteKinds = 32;           // distinct ignored kinds listed (a crafted file has millions)
 constexpr std::string_view kNetbsdLwp = "NetBSD-CORE@";
 
 std::string type_name(uint16_t t) {
     static constexpr const char* names[] = {"ET_NONE", "ET_REL", "ET_EXEC", "ET_DYN", "ET_CORE"};
     return t < 5 ? fmt::format("{} ({})", t, names[t]) : std::to_string(t);
-}
-
-// "CORE/NT_FILE" or "OWNER/0xTYPE" for the ignored-notes list.
-std::string note_kind(std::string_view owner, uint32_t type) {
-    const char* n = nullptr;
-    if (owner == "CORE") {
-        switch (type) {
-        case 3: n = "NT_PRPSINFO"; break;
-        case 6: n = "NT_AUXV"; break;
-        case 0x53494749: n = "NT_SIGINFO"; break;
-        case 0x46494c45: n = "NT_FILE"; break;
-        }
-    } else if (owner == "LINUX") {
-        switch (type) {
-        case 0x200: n = "NT_386_TLS"; break;
-        case 0x201: n = "NT_386_IOPERM"; break;
-        case 0x204: n = "NT_X86_SHSTK"; break;
-        case kNtX86XsaveLayout: n = "NT_X86_XSAVE_LAYOUT"; break;
-        }
-    } else if (owner == "FreeBSD") {
-        switch (type) {
-        case 3: n = "NT_PRPSINFO"; break;
-        case 7: n = "NT_THRMISC"; break;
-        case 17: n = "NT_PTLWPINFO"; break;
-        }
-    } else if (owner == "GDB" && type == 0xff000000) {
-        n = "NT_GDB_TDESC";
-    }
-    std::string o = owner.empty() ? std::string("?") : std::string(owner);
-    if (o.starts_with(kNetbsdLwp)) o = "NetBSD-CORE@LWP";   // one kind for every LWP
-    return n ? o + "/" + n : fmt::format("{}/{:#x}", o, type);
 }
 
 struct Reader {
@@ -288,7 +256,6 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
     Grouper group(core);
     size_t notes = 0;
     uint64_t note_bytes = 0;   // segments may overlap; their total bounds what we copy
-    std::vector<std::pair<std::string_view, uint32_t>> seen;   // (owner, type) already named
     for (uint64_t i = 0; i < n; ++i) {
         uint64_t ph = phoff + i * phsize;
         if (r.u32(ph) != kPtNote) continue;
@@ -311,16 +278,6 @@ CoreFile read_elf_core(std::span<const uint8_t> bytes) {
                 }
                 core.kernel_layout_source = "NT_X86_XSAVE_LAYOUT note";
             }
-            ++core.ignored_notes;
-            // Each thread repeats the same few kinds: name a kind only the first time it is seen.
-            if (core.ignored_note_types.size() >= kMaxNoteKinds) return;
-            std::pair<std::string_view, uint32_t> id{note.owner, note.type};
-            if (std::find(seen.begin(), seen.end(), id) != seen.end()) return;
-            seen.push_back(id);
-            auto kind = note_kind(note.owner, note.type);
-            if (std::find(core.ignored_note_types.begin(), core.ignored_note_types.end(), kind) ==
-                core.ignored_note_types.end())
-                core.ignored_note_types.push_back(kind);
         });
     }
     build_threads(core, group.threads);

@@ -54,14 +54,14 @@ Map build_map(const Image& img) {
     };
     // The legacy region and header are always there; absent legacy components leave reserved bytes.
     mark(0, kHeaderOffset, {Kind::Reserved});
-    m.regions.push_back({416, 48, Kind::Reserved, -1, "reserved"});
+    m.regions.push_back({kLegacyReserved.offset, kLegacyReserved.size, Kind::Reserved, -1, "reserved"});
     m.regions.push_back({kSwReservedOffset, kHeaderOffset - kSwReservedOffset, Kind::Reserved, -1, "software-reserved"});
     m.regions.push_back({kHeaderOffset, kHeaderSize, Kind::Header, -1, "XSAVE header"});
     mark(kHeaderOffset, kHeaderSize, {Kind::Header});
     mark(kXstateBvOffset, 8, {Kind::Header, -1, 0});
     mark(kXcompBvOffset, 8, {Kind::Header, -1, 1});
     for (unsigned b : L.bits()) {
-        uint32_t off = b < 2 ? (b ? 160 : 0) : L.offset[b], size = b < 2 ? (b ? 256 : 160) : L.size[b];
+        uint32_t off = b < 2 ? legacy_span(b).offset : L.offset[b], size = b < 2 ? legacy_span(b).size : L.size[b];
         mark(off, size, {Kind::Component, int(b)});
         m.regions.push_back({off, size, Kind::Component, int(b), component_name(b)});
     }
@@ -173,7 +173,7 @@ HexLine marker(const Image& img, const Region& r) {
 
 } // namespace
 
-std::vector<HexLine> hexdump_lines(const Image& img, const CpuModel&) {
+std::vector<HexLine> hexdump_lines(const Image& img) {
     const Layout& L = *img.layout;
     Map m = build_map(img);
     std::vector<HexLine> out;

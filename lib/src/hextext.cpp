@@ -3,6 +3,7 @@
 // run with the most bytes is the buffer. Only that run's problems are reported, so stray
 // numbers elsewhere in a mail do not matter, but a bad offset inside the block does.
 #include "xsave/error.hpp"
+#include "xsave/numbers.hpp"
 #include "xsave/input.hpp"
 
 #include <fmt/format.h>
@@ -36,12 +37,6 @@ struct Line {
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 std::string_view trim(std::string_view s) {
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
@@ -54,7 +49,7 @@ std::string_view strip_0x(std::string_view t) {
 bool all_hex(std::string_view t) {
     if (t.empty()) return false;
     for (char c : t)
-        if (hex_value(c) < 0) return false;
+        if (hex_digit(c) < 0) return false;
     return true;
 }
 // An offset column value: 1..16 hex digits, optional 0x.
@@ -62,7 +57,7 @@ std::optional<uint64_t> parse_offset(std::string_view t) {
     t = strip_0x(t);
     if (!all_hex(t) || t.size() > 16) return std::nullopt;
     uint64_t v = 0;
-    for (char c : t) v = v << 4 | uint64_t(hex_value(c));
+    for (char c : t) v = v << 4 | uint64_t(hex_digit(c));
     return v;
 }
 
@@ -88,7 +83,7 @@ bool take_bytes(const std::vector<std::string_view>& toks, size_t from, Line& l)
             if (l.odd.empty()) l.odd = std::string(toks[k]);
             continue;
         }
-        for (size_t i = 0; i < t.size(); i += 2) l.bytes.push_back(uint8_t(hex_value(t[i]) << 4 | hex_value(t[i + 1])));
+        for (size_t i = 0; i < t.size(); i += 2) l.bytes.push_back(uint8_t(hex_digit(t[i]) << 4 | hex_digit(t[i + 1])));
     }
     return true;
 }

@@ -1,6 +1,7 @@
 // Format detection, dispatch, shared importer helpers, and resolving "--cpuid" specs.
 #include "import_detail.hpp"
 #include "xsave/error.hpp"
+#include "xsave/numbers.hpp"
 #include "xsave/file_bytes.hpp"
 #include "xsave/names.hpp"
 
@@ -35,12 +36,9 @@ bool parse_hex32(std::string_view s, uint32_t& out) {
     if (s.empty() || s.size() > 8) return false;
     uint32_t v = 0;
     for (char c : s) {
-        unsigned d;
-        if (c >= '0' && c <= '9') d = unsigned(c - '0');
-        else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-        else return false;
-        v = v << 4 | d;
+        int d = hex_digit(c);
+        if (d < 0) return false;
+        v = v << 4 | unsigned(d);
     }
     out = v;
     return true;

@@ -1,6 +1,7 @@
 #pragma once
 // Parsing JSON text from users: every nlohmann failure becomes one printable xsave::Error line.
 #include "xsave/error.hpp"
+#include "xsave/numbers.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -39,13 +40,6 @@ inline nlohmann::json parse_json_text(std::string_view text, std::string_view wh
     }
 }
 
-// A hex digit's value, or -1.
-inline int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // Hex in memory order, two digits a byte (an even count is the caller's check). Returns the
 // index of the first byte that is not hex, or std::string_view::npos.

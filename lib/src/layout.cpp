@@ -19,51 +19,98 @@ std::vector<unsigned> Layout::bits() const {
     return r;
 }
 
-CpuModel::CpuModel(Profile p) : profile_(std::move(p)) {
-    const CpuidLeaf* l0 = profile_.find(0xD, 0);
-    if (!l0) throw Error("profile " + profile_.name + ": no CPUID leaf 0xD subleaf 0 (XSAVE not enumerated)");
-    xcr0_supported_ = uint64_t(l0->edx) << 32 | l0->eax;
-    if (const CpuidLeaf* l1 = profile_.find(0xD, 1)) {
-        leaf1_eax_ = l1->eax;
-        xss_supported_ = uint64_t(l1->edx) << 32 | l1->ecx;
+std::optional<Leaf0D> read_leaf0d(const Profile& p) {
+    const CpuidLeaf* l0 = p.find(0xD, 0);
+    if (!l0) return std::nullopt;
+    Leaf0D r;
+    r.xcr0_supported = uint64_t(l0->edx) << 32 | l0->eax;
+    r.enabled_size = l0->ebx;
+    r.max_size = l0->ecx;
+    if (const CpuidLeaf* l1 = p.find(0xD, 1)) {
+        r.has_subleaf1 = true;
+        r.subleaf1_eax = l1->eax;
+        r.xsaves_size = l1->ebx;
+        r.xss_supported = uint64_t(l1->edx) << 32 | l1->ecx;
     }
-    xcr0_supported_ &= ~kCompactedBit;
-    xss_supported_ &= ~kCompactedBit;
     // The legacy region has fixed positions; CPUID subleaves 0 and 1 describe other things.
-    geom_[0] = {true, 160, 0, false, false, false};
-    geom_[1] = {true, 256, 160, false, false, false};
+    r.g[0] = {true, kX87Span.size, kX87Span.offset, false, false, false};
+    r.g[1] = {true, kXmmSpan.size, kXmmSpan.offset, false, false, false};
+    for (unsigned b = 2; b < 63; ++b)
+        if (const CpuidLeaf* l = p.find(0xD, b))
+            r.g[b] = {((r.xcr0_supported | r.xss_supported) >> b & 1) != 0, l->eax, l->ebx, (l->ecx & 1) != 0,
+                      (l->ecx >> 1 & 1) != 0, (l->ecx >> 2 & 1) != 0};
+    return r;
+}
+
+uint32_t place_components(const Geometry& g, Format f, uint64_t mask, std::array<uint32_t, 63>* offset) {
+    uint64_t end = kExtendedOffset;
+    for (unsigned b = 2; b < 63; ++b) {
+        if (!(mask >> b & 1)) continue;
+        uint64_t at = g[b].std_offset;
+        if (f == Format::Compacted) {
+            if (g[b].align64) end = (end + 63) & ~uint64_t(63);
+            at = end;
+        }
+        if (offset) (*offset)[b] = uint32_t(at);
+        end = f == Format::Compacted ? at + g[b].size : std::max<uint64_t>(end, at + g[b].size);
+    }
+    return uint32_t(end);
+}
+
+std::vector<std::pair<unsigned, unsigned>> standard_overlaps(const Geometry& g, uint64_t mask) {
+    std::vector<std::pair<unsigned, unsigned>> r;
+    for (unsigned a = 2; a < 63; ++a)
+        for (unsigned b = a + 1; b < 63; ++b) {
+            if (!(mask >> a & 1) || !(mask >> b & 1)) continue;
+            const auto &ga = g[a], &gb = g[b];
+            if (!ga.size || !gb.size || ga.supervisor || gb.supervisor) continue;
+            if (ga.std_offset < gb.std_offset + gb.size && gb.std_offset < ga.std_offset + ga.size) r.emplace_back(a, b);
+        }
+    return r;
+}
+
+CpuModel::CpuModel(Profile p) : profile_(std::move(p)) {
+    auto leaf = read_leaf0d(profile_);
+    if (!leaf) throw Error("profile " + profile_.name + ": no CPUID leaf 0xD subleaf 0 (XSAVE not enumerated)");
+    xcr0_supported_ = leaf->xcr0_supported & ~kCompactedBit;
+    xss_supported_ = leaf->xss_supported & ~kCompactedBit;
+    leaf1_eax_ = leaf->subleaf1_eax;
     uint64_t all = xcr0_supported_ | xss_supported_;
+    geom_[0] = leaf->g[0];
+    geom_[1] = leaf->g[1];
     for (unsigned b = 2; b < 63; ++b) {
         if (!(all >> b & 1)) continue;
-        const CpuidLeaf* l = profile_.find(0xD, b);
-        ComponentGeometry g;
-        g.enumerated = true;
-        if (!l || l->eax == 0) {
+        const ComponentGeometry& g = leaf->g[b];
+        if (g.size == 0) {
             warnings_.push_back(fmt::format("CPUID.(0xD,{}) is {} for supported component {} (bit {}): it cannot be placed",
-                                            b, l ? "empty" : "missing", component_name(b), b));
-            geom_[b] = g;
+                                            b, profile_.find(0xD, b) ? "empty" : "missing", component_name(b), b));
+            geom_[b].enumerated = true;
             continue;
         }
-        if (l->eax > kMaxComponentSize || uint64_t(l->ebx) + l->eax > kMaxComponentSize)
+        if (g.size > kMaxComponentSize || uint64_t(g.std_offset) + g.size > kMaxComponentSize)
             throw Error(fmt::format("profile {}: CPUID.(0xD,{}) gives {} (bit {}) size {} at offset {}: beyond the {}-byte limit",
-                                    profile_.name, b, component_name(b), b, l->eax, l->ebx, kMaxComponentSize));
-        g.size = l->eax;
-        g.std_offset = l->ebx;
-        g.supervisor = l->ecx & 1;
-        g.align64 = l->ecx >> 1 & 1;
-        g.xfd = l->ecx >> 2 & 1;
+                                    profile_.name, b, component_name(b), b, g.size, g.std_offset, kMaxComponentSize));
         geom_[b] = g;
     }
     // Overlapping user components (e.g. MPX and APX) cannot share one standard layout.
-    for (unsigned a = 2; a < 63; ++a)
-        for (unsigned b = a + 1; b < 63; ++b) {
-            const auto &ga = geom_[a], &gb = geom_[b];
-            if (!ga.size || !gb.size || ga.supervisor || gb.supervisor) continue;
-            if (ga.std_offset < gb.std_offset + gb.size && gb.std_offset < ga.std_offset + ga.size)
-                warnings_.push_back(fmt::format("standard offsets of {} (bit {}, 0x{:x}..0x{:x}) and {} (bit {}, 0x{:x}..0x{:x}) overlap",
-                                                component_name(a), a, ga.std_offset, ga.std_offset + ga.size,
-                                                component_name(b), b, gb.std_offset, gb.std_offset + gb.size));
+    for (auto [a, b] : standard_overlaps(geom_, all)) {
+        const auto &ga = geom_[a], &gb = geom_[b];
+        warnings_.push_back(fmt::format("standard offsets of {} (bit {}, 0x{:x}..0x{:x}) and {} (bit {}, 0x{:x}..0x{:x}) overlap",
+                                        component_name(a), a, ga.std_offset, ga.std_offset + ga.size,
+                                        component_name(b), b, gb.std_offset, gb.std_offset + gb.size));
+    }
+}
+
+std::shared_ptr<const CpuModel> host_model() {
+    static const std::shared_ptr<const CpuModel> host = []() -> std::shared_ptr<const CpuModel> {
+        try {
+            // Reading inputs needs only the XSAVE leaves: a tenth of the CPUID queries.
+            return std::make_shared<const CpuModel>(host_profile(HostLeaves::Xsave));
+        } catch (const Error&) {
+            return nullptr;   // not an x86 with XSAVE: only built-in or given profiles
         }
+    }();
+    return host;
 }
 
 uint64_t CpuModel::enabled_xcr0() const {
@@ -90,6 +137,8 @@ const Layout& CpuModel::cached_slow(Format f, uint64_t mask) const {
     if (it == cache_.end()) {
         // Built before inserting: a mask the profile cannot place leaves nothing behind.
         auto entry = std::make_unique<Entry>(Entry{mask, build(f, mask)});
+        static std::atomic<uint64_t> next_id{1};
+        entry->layout.id.value = next_id.fetch_add(1, std::memory_order_relaxed);
         it = cache_.emplace(key, std::move(entry)).first;
     }
     recent_[int(f)][recent_slot(mask, kRecentSlots)].store(it->second.get(), std::memory_order_release);
@@ -118,38 +167,20 @@ Layout CpuModel::build(Format f, uint64_t mask) const {
             throw Error(fmt::format("{} (bit {}) is a supervisor component: it has no place in the standard form",
                                     component_name(b), b));
     }
-    uint32_t end = kExtendedOffset;
-    if (f == Format::Standard) {
-        for (unsigned b : L.bits()) {
-            L.offset[b] = geom_[b].std_offset;
-            L.size[b] = geom_[b].size;
-            if (b >= 2) {
-                if (L.offset[b] < kExtendedOffset)
-                    throw Error(fmt::format("{} (bit {}) has standard offset 0x{:x}, inside the legacy region and header",
-                                            component_name(b), b, L.offset[b]));
-                end = std::max(end, L.offset[b] + L.size[b]);
-            }
-        }
-        // Two components of one layout must not overlap.
-        for (unsigned a : L.bits())
-            for (unsigned b : L.bits())
-                if (a >= 2 && b > a && L.offset[a] < L.offset[b] + L.size[b] && L.offset[b] < L.offset[a] + L.size[a])
-                    throw Error(fmt::format("standard layout: {} (bit {}, 0x{:x}..0x{:x}) overlaps {} (bit {}, 0x{:x}..0x{:x})",
-                                            component_name(a), a, L.offset[a], L.offset[a] + L.size[a],
-                                            component_name(b), b, L.offset[b], L.offset[b] + L.size[b]));
-    } else {
-        for (unsigned b : L.bits()) {
-            if (b < 2) {
-                L.offset[b] = geom_[b].std_offset;
-                L.size[b] = geom_[b].size;
-                continue;
-            }
-            if (geom_[b].align64) end = (end + 63) & ~63u;
-            L.offset[b] = end;
-            L.size[b] = geom_[b].size;
-            end += geom_[b].size;
-        }
+    for (unsigned b : L.bits()) {
+        L.size[b] = geom_[b].size;
+        if (b < 2) L.offset[b] = geom_[b].std_offset;
+        else if (f == Format::Standard && geom_[b].std_offset < kExtendedOffset)
+            throw Error(fmt::format("{} (bit {}) has standard offset 0x{:x}, inside the legacy region and header",
+                                    component_name(b), b, geom_[b].std_offset));
     }
+    uint32_t end = place_components(geom_, f, L.mask, &L.offset);
+    // Two components of one layout must not overlap.
+    if (f == Format::Standard)
+        for (auto [a, b] : standard_overlaps(geom_, L.mask))
+            throw Error(fmt::format("standard layout: {} (bit {}, 0x{:x}..0x{:x}) overlaps {} (bit {}, 0x{:x}..0x{:x})",
+                                    component_name(a), a, L.offset[a], L.offset[a] + L.size[a],
+                                    component_name(b), b, L.offset[b], L.offset[b] + L.size[b]));
     L.total_size = end;
     for (unsigned b = 2; b < 63; ++b)
         if (L.has(b)) L.by_offset[L.extended_count++] = uint8_t(b);

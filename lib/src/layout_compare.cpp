@@ -18,15 +18,6 @@ std::string names_of(uint64_t mask) {
 }
 
 // What `convert --drop` accepts: catalogue aliases, or bit numbers for unknown bits.
-std::string drop_arg(uint64_t mask) {
-    std::string r;
-    for (unsigned b = 0; b < 63; ++b) {
-        if (!(mask >> b & 1)) continue;
-        const ComponentInfo* c = component_info(b);
-        r += (r.empty() ? "" : ",") + (c ? std::string(c->alias) : std::to_string(b));
-    }
-    return r;
-}
 
 Position place(const Layout& from, const Layout* to, unsigned bit) {
     Position p;
@@ -65,7 +56,7 @@ FormVerdict judge(const Tally& t, const std::string& qname) {
                           : !t.missing ? fmt::format("of another size on {}", qname)
                                        : fmt::format("{} absent on {}; {} of another size there", names_of(t.missing), qname,
                                                      names_of(t.resized));
-        v.text = fmt::format("impossible without dropping {} ({}): `xsavetool convert --drop {}`", names_of(drop), why, drop_arg(drop));
+        v.text = fmt::format("impossible without dropping {} ({}): `xsavetool convert --drop {}`", names_of(drop), why, mask_aliases(drop));
     } else if (t.moved) {
         v.verdict = Verdict::Convert;
         v.text = fmt::format("needs `xsavetool convert` ({} move)", names_of(t.moved));

@@ -69,7 +69,7 @@ std::vector<std::string> legacy_differences(std::span<const uint8_t> xs, std::sp
                 uint32_t at = f.offset + i * f.stride;
                 a.assign(f.width, 0);
                 if (stored) std::copy_n(xs.begin() + at, f.width, a.begin());
-                else init_value(f, Format::Standard, a.data());
+                else init_value(f, a.data());
                 // FCS/FDS are 0 in the 64-bit form a 64-bit kernel saves; its FSAVE note fills them
                 // from the thread's segment registers instead: not a disagreement.
                 if (f.only32 && std::all_of(a.begin(), a.end(), [](uint8_t x) { return x == 0; })) continue;

@@ -33,18 +33,6 @@ std::string input_format_names() {
     return s;
 }
 
-std::shared_ptr<const CpuModel> host_model() {
-    static const std::shared_ptr<const CpuModel> host = []() -> std::shared_ptr<const CpuModel> {
-        try {
-            // Reading inputs needs only the XSAVE leaves: a tenth of the CPUID queries.
-            return std::make_shared<const CpuModel>(host_profile(HostLeaves::Xsave));
-        } catch (const Error&) {
-            return nullptr;   // not an x86 with XSAVE: only built-in or given profiles
-        }
-    }();
-    return host;
-}
-
 namespace {
 
 // Built-in models, each built on first use and kept for the process.
@@ -85,6 +73,116 @@ Source read_dir_with(const InputFormat& f, const OpenOptions& opt, const std::st
     return named(f.read_dir(path, SourceRequest{opt.xcr0, path, opt.cpu, opt.block}), f, opt);
 }
 
+// A standard area of `size` bytes saved by `cpu` with an XCR0 it can read (a subset of its
+// enabled XCR0 holding XSTATE_BV, as XSETBV allows): that XCR0, or nullopt.
+std::optional<uint64_t> standard_fit(const CpuModel& cpu, uint64_t xstate_bv, size_t size) {
+    uint64_t enabled = cpu.enabled_xcr0() & cpu.supported_xcr0();
+    if (xstate_bv & ~enabled) return std::nullopt;
+    auto complete = [&](uint64_t x) {
+        x |= 1 | (x >> 2 & 1) << 1;
+        for (uint64_t g : {kMpxGroup, kAvx512Group, kAmxGroup})
+            if (x & g) x |= g & enabled;
+        if (x & kAvx512Group) x |= 6;
+        return x & enabled;
+    };
+    std::vector<uint64_t> tries{enabled};
+    for (unsigned c = 1; c < 63; ++c)
+        if (enabled >> c & 1) tries.push_back(complete(xstate_bv | 1ull << c));
+    tries.push_back(complete(xstate_bv | 3));
+    for (uint64_t x : tries) {
+        if (!xsetbv_accepts(x, cpu.supported_xcr0()) || (xstate_bv & ~x)) continue;
+        try {
+            if (cpu.standard(x).total_size == size) return x;
+        } catch (const Error&) {
+        }
+    }
+    return std::nullopt;
+}
+
+// Where a layout puts the in-use components: profiles that agree read the buffer alike.
+std::string placement(const Layout& L, uint64_t xstate_bv) {
+    std::string s;
+    for (unsigned b = 2; b < 63; ++b)
+        if ((xstate_bv >> b & 1) && L.has(b)) s += fmt::format("{} at 0x{:x}, ", component_name(b), L.offset[b]);
+    return s.empty() ? "no extended component in use" : s.substr(0, s.size() - 2);
+}
+
+// A bare buffer names no CPU. This machine reads it when its layout fits the buffer exactly
+// (standard: some XCR0 it can have; compacted: it has every XCOMP_BV component); else the
+// built-in profiles whose layout fits do, when they all place the in-use components alike;
+// else this machine's layout with zero padding after it (KVM's 4096-byte struct kvm_xsave).
+// Anything else is ambiguous or unknown: an Error listing the candidates, never a guess.
+std::shared_ptr<const CpuModel> model_for_buffer(std::span<const uint8_t> b, const std::shared_ptr<const CpuModel>& host,
+                                                 std::vector<std::string>& notes) {
+    if (b.size() < kExtendedOffset) {
+        if (!host) throw Error("this machine cannot describe XSAVE layouts: pass --cpuid");
+        return host;   // read_image says what is wrong
+    }
+    uint64_t xstate_bv = load_le(&b[kXstateBvOffset], 8), xcomp_bv = load_le(&b[kXcompBvOffset], 8);
+    const bool compacted = xcomp_bv & kCompactedBit;
+    const uint64_t mask = xcomp_bv & ~kCompactedBit;
+    struct Fit { const Layout* layout = nullptr; uint64_t xcr0 = 0; };
+    auto fit = [&](const CpuModel& m) -> Fit {
+        try {
+            if (compacted) {
+                if (mask & ~(m.supported_xcr0() | m.supported_xss())) return {};
+                return {&m.compacted(mask), mask};
+            }
+            if (auto x = standard_fit(m, xstate_bv & ~kCompactedBit, b.size())) return {&m.standard(*x), *x};
+        } catch (const Error&) {
+        }
+        return {};
+    };
+    if (host && fit(*host).layout) return host;
+
+    struct Candidate { std::string where; std::vector<std::string> names; std::shared_ptr<const CpuModel> cpu; uint64_t xcr0; };
+    std::vector<Candidate> groups;
+    const auto& builtins = builtin_profiles();
+    for (size_t i = 0; i < builtins.size(); ++i) {
+        auto m = builtin_model(i);
+        Fit f = fit(*m);
+        if (!f.layout) continue;
+        std::string where = placement(*f.layout, xstate_bv);
+        auto g = std::find_if(groups.begin(), groups.end(), [&](const Candidate& c) { return c.where == where; });
+        if (g == groups.end()) groups.push_back({where, {std::string(builtins[i].name)}, m, f.xcr0});
+        else g->names.push_back(std::string(builtins[i].name));
+    }
+    auto names = [](const Candidate& c) {
+        std::string s;
+        for (const auto& n : c.names) s += (s.empty() ? "" : ", ") + n;
+        return s;
+    };
+    const std::string what = compacted ? fmt::format("XCOMP_BV 0x{:x} names components this machine does not have ({})", xcomp_bv,
+                                                     host ? mask_names(mask & ~(host->supported_xcr0() | host->supported_xss())) : "no host model")
+                                       : fmt::format("{} bytes with XSTATE_BV 0x{:x} fit this machine's standard layout for no XCR0 it can have",
+                                                     b.size(), xstate_bv);
+    if (groups.size() == 1) {
+        const auto& g = groups[0];
+        std::string agree = g.names.size() == 1 ? "the only built-in profile that fits"
+                                                : fmt::format("{} built-in profiles agree: {}", g.names.size(), names(g));
+        notes.push_back(compacted ? fmt::format("{}: read with the built-in profile {} ({})", what, g.names[0], agree)
+                                  : fmt::format("{}: read with the built-in profile {} (its standard layout for XCR0 0x{:x} is {} bytes; {})",
+                                                what, g.names[0], g.xcr0, b.size(), agree));
+        return groups[0].cpu;
+    }
+    if (groups.size() > 1) {
+        std::string list;
+        for (const auto& g : groups) list += fmt::format("; {} ({})", names(g), g.where);
+        throw Error(fmt::format("{}, and the CPUs whose layout fits place the in-use components differently{}: pass --cpuid with the CPU that saved it",
+                                what, list));
+    }
+    if (host && !compacted) {
+        uint64_t enabled = host->enabled_xcr0() & host->supported_xcr0();
+        try {
+            size_t end = host->standard(enabled).total_size;
+            if (end < b.size() && std::all_of(b.begin() + end, b.end(), [](uint8_t x) { return x == 0; }) && !(xstate_bv & ~enabled))
+                return host;   // zero padding after this machine's layout, e.g. KVM's 4096 bytes
+        } catch (const Error&) {
+        }
+    }
+    throw Error(fmt::format("{}, nor the layout of any built-in profile: pass --cpuid with the CPU that saved it", what));
+}
+
 // Threads of a core share their XCR0 and size: each model is chosen (and built) once.
 class ModelChooser {
 public:
@@ -99,8 +197,9 @@ public:
         }
         auto host = host_model();
         if (!format_.by_size) {
-            if (!host) throw Error("this machine cannot describe XSAVE layouts: pass --cpuid");
-            return host;
+            if (!host && r.xcr0) throw Error("this machine cannot describe XSAVE layouts: pass --cpuid");
+            // --xcr0 says which components a standard area holds, on this machine.
+            return r.xcr0 ? host : model_for_buffer(r.bytes, host, notes);
         }
         const Chosen& c = cached(xcr0, r.bytes.size(), [&](std::string& name) { return model_for_size(xcr0, r.bytes.size(), host, name); });
         if (!c.cpu)

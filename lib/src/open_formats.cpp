@@ -63,7 +63,8 @@ Source read_core(std::span<const uint8_t> b, const SourceRequest& req) {
         uint64_t x = t.xcr0();
         SourceArea a{fmt::format("thread {}", t.tid), t.tid, std::move(t.xstate),
                      req.xcr0 ? req.xcr0 : std::optional<uint64_t>(x), {}, {}, {}};
-        a.notes.push_back(fmt::format("{} {} core, from {}", core_os_name(core.os), core_abi_name(core.abi), t.source));
+        a.notes.push_back(fmt::format("{} {} core, from {} at offset {:#x}", core_os_name(core.os), core_abi_name(core.abi),
+                                      t.source, t.note_offset));
         a.notes.insert(a.notes.end(), t.notes.begin(), t.notes.end());
         a.warnings = std::move(t.warnings);
         a.legacy32 = t.legacy32;
@@ -80,23 +81,27 @@ Source read_nested(std::span<const uint8_t> b, const SourceRequest&) {
 }
 
 // 512-byte FXSAVE and 108-byte FSAVE images (PTRACE_GETFPREGS, debuggers) as standard areas.
-Source read_fxsave(std::span<const uint8_t> b, const SourceRequest&) {
-    if (b.size() != kFxsaveSize) throw Error(fmt::format("{} bytes: an FXSAVE image has exactly {}", b.size(), kFxsaveSize));
+// A bare FXSAVE or FSAVE image: one standard area of what it holds.
+Source legacy_image(std::span<const uint8_t> b, size_t size, const char* kind,
+                    std::vector<uint8_t> (*to_xsave)(std::span<const uint8_t>), uint64_t xcr0, std::string note, bool legacy32) {
+    if (b.size() != size) throw Error(fmt::format("{} bytes: an {} image has exactly {}", b.size(), kind, size));
     Source s;
-    s.areas.push_back({{}, {}, xsave_from_fxsave(b), uint64_t(0x3), {},
-                       {"FXSAVE image (512 bytes): x87 and SSE state, read as a standard XSAVE area with XSTATE_BV = x87|SSE; "
-                        "FIP/FDP in the 64-bit form (the image does not say which form it holds)"}, {}});
+    s.areas.push_back({{}, {}, to_xsave(b), xcr0, {}, {std::move(note)}, {}});
+    s.areas.back().legacy32 = legacy32;
     return s;
 }
 
+Source read_fxsave(std::span<const uint8_t> b, const SourceRequest&) {
+    return legacy_image(b, kFxsaveSize, "FXSAVE", xsave_from_fxsave, 0x3,
+                        "FXSAVE image (512 bytes): x87 and SSE state, read as a standard XSAVE area with XSTATE_BV = x87|SSE; "
+                        "FIP/FDP in the 64-bit form (the image does not say which form it holds)", false);
+}
+
+// FSAVE holds FIP/FDP as offsets with FCS/FDS: the 32-bit form.
 Source read_fsave(std::span<const uint8_t> b, const SourceRequest&) {
-    if (b.size() != kFsaveSize) throw Error(fmt::format("{} bytes: an FSAVE image has exactly {}", b.size(), kFsaveSize));
-    Source s;
-    s.areas.push_back({{}, {}, xsave_from_fsave(b), uint64_t(0x1), {},
-                       {"FSAVE image (108 bytes, 32-bit protected-mode form): x87 state only, converted to FXSAVE's form (abridged "
-                        "tag word); MXCSR, XMM and later state were not saved (shown in their initial state, MXCSR 0x1F80)"}, {}});
-    s.areas.back().legacy32 = true;   // FSAVE holds FIP/FDP as offsets with FCS/FDS
-    return s;
+    return legacy_image(b, kFsaveSize, "FSAVE", xsave_from_fsave, 0x1,
+                        "FSAVE image (108 bytes, 32-bit protected-mode form): x87 state only, converted to FXSAVE's form (abridged "
+                        "tag word); MXCSR, XMM and later state were not saved (shown in their initial state, MXCSR 0x1F80)", true);
 }
 
 // A QEMU stream's vCPUs, rebuilt into standard areas (see qemu_source.cpp).

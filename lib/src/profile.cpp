@@ -63,21 +63,9 @@ uint64_t number(const json& v, const std::string& field, unsigned bits) {
         if (v.get<int64_t>() < 0) fail();
         x = uint64_t(v.get<int64_t>());
     } else if (v.is_string()) {
-        const std::string& s = v.get_ref<const std::string&>();
-        bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-        size_t i = hex ? 2 : 0;
-        if (i == s.size()) fail();
-        for (; i < s.size(); ++i) {
-            char c = s[i];
-            unsigned d;
-            if (c >= '0' && c <= '9') d = unsigned(c - '0');
-            else if (hex && c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-            else if (hex && c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-            else return fail();
-            unsigned base = hex ? 16 : 10;
-            if (x > (~0ull - d) / base) fail();   // overflows 64 bits
-            x = x * base + d;
-        }
+        auto parsed = parse_u64(v.get_ref<const std::string&>());
+        if (!parsed) fail();
+        x = *parsed;
     } else {
         fail();
     }

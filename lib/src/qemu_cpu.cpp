@@ -186,7 +186,7 @@ uint64_t qemu_components_in_use(std::span<const uint8_t> area, const Layout& L) 
         } else {
             for (const auto& f : info->fields) {
                 if (f.init == Init::Stored || f.init == Init::Mxcsr || f.width > sizeof init) continue;
-                init_value(f, Format::Standard, init);
+                init_value(f, init);
                 for (unsigned i = 0; i < f.count && !used; ++i) {
                     uint32_t off = field_offset(L, bit, f, i);
                     used = off + f.width <= area.size() && std::memcmp(area.data() + off, init, f.width) != 0;

@@ -11,8 +11,7 @@
 namespace xsave {
 namespace {
 
-// FXSAVE-format positions of the legacy region (SDM Vol. 1, 10.5.1).
-constexpr unsigned kFcw = 0, kFsw = 2, kFtw = 4, kSt = 32, kXmm = 160;
+constexpr unsigned kFcw = kFcwOffset, kFsw = kFswOffset, kFtw = kFtwOffset, kSt = kStOffset, kXmm = kXmmSpan.offset;
 
 void fill_random(std::mt19937_64& rng, uint8_t* p, size_t n) {
     for (size_t i = 0; i < n; i += 8) {

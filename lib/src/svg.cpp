@@ -64,11 +64,11 @@ struct Block {
 std::vector<Block> blocks_of(const Layout& L) {
     std::vector<Block> r;
     for (unsigned b = 0; b < 2; ++b) {
-        uint32_t off = b ? 160 : 0, size = b ? 256 : 160;
+        auto [off, size] = legacy_span(b);
         if (L.has(b)) r.push_back({off, size, int(b), Kind::Component, component_name(b)});
         else r.push_back({off, size, -1, Kind::Reserved, component_name(b) + " (not saved)"});
     }
-    r.push_back({416, kHeaderOffset - 416, -1, Kind::Reserved, "reserved"});
+    r.push_back({kLegacyReserved.offset, kHeaderOffset - kLegacyReserved.offset, -1, Kind::Reserved, "reserved"});
     r.push_back({kHeaderOffset, kHeaderSize, -1, Kind::Header, "header"});
     std::vector<unsigned> ext;
     for (unsigned b : L.bits())

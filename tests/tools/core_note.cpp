@@ -30,7 +30,6 @@ int main(int argc, char** argv) {
                 std::printf("%zu tid=%d note_offset=%#llx size=%zu xcr0=%#llx\n", i, t.tid,
                             (unsigned long long)t.note_offset, t.xstate.size(), (unsigned long long)t.xcr0());
             }
-            std::printf("ignored notes: %zu\n", core.ignored_notes);
             return 0;
         }
         size_t i = std::strtoul(argv[2], nullptr, 10);

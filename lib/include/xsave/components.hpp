@@ -65,8 +65,7 @@ struct ViewDesc {
 struct ComponentInfo {
     uint8_t bit;
     std::string_view name;        // Intel SDM name, e.g. "ZMM_Hi256"
-    std::string_view title;       // human title, e.g. "AVX-512 ZMM_Hi256 (upper halves of ZMM0-15)"
-    bool supervisor;              // managed through IA32_XSS
+    bool supervisor = false;      // managed through IA32_XSS
     std::span<const FieldDesc> fields;
     uint32_t nominal_size;        // the architectural size where fixed (0: varies, e.g. LBR)
     uint8_t rank;                 // order of its registers in dump output (SDM register order)
@@ -84,9 +83,33 @@ std::string component_name(unsigned bit);
 // Names of the set bits of a mask, e.g. "x87|SSE|AVX"; bit 63 is `bit63` ("compacted" in
 // XCOMP_BV, reserved elsewhere).
 std::string mask_names(uint64_t mask, std::string_view bit63 = "compacted");
-// Parses a component name (any case, SDM name or alias such as "avx512", "amx") or a number
-// into a bit mask; returns 0 when unknown.
+// Components XSETBV enables together or not at all (SDM Vol. 1 13.3).
+constexpr uint64_t kMpxGroup = 0x18, kAvx512Group = 0xE0, kAmxGroup = 0x60000;
+// Whether XSETBV accepts `xcr0` on a CPU supporting the user components `supported`
+// (SDM 13.3): x87 set, AVX only with SSE, AVX-512 only with AVX, each group whole or absent.
+bool xsetbv_accepts(uint64_t xcr0, uint64_t supported);
+
+// The components of `mask` as --drop and --ignore take them: "tilecfg,tiledata" (bitN when unnamed).
+std::string mask_aliases(uint64_t mask);
+// Parses a component name (any case, SDM name or alias such as "avx512", "amx") or bitN into
+// a bit mask; returns 0 when unknown. Numbers are masks: parse_component_mask (numbers.hpp).
 uint64_t component_mask_from_name(std::string_view name);
+
+// The legacy region, at the same place in both forms (FXSAVE format, SDM Vol. 1 10.5.1):
+// x87 is bytes 0..23 and 32..159 with SSE's MXCSR/MXCSR_MASK between, XMM0-15 160..415,
+// 416..463 reserved, 464..511 software-available.
+struct Span {
+    uint32_t offset, size;
+    constexpr uint32_t end() const { return offset + size; }
+};
+constexpr Span kX87Span{0, 160};
+constexpr Span kXmmSpan{160, 256};
+constexpr Span kLegacyReserved{416, 48};
+constexpr Span legacy_span(unsigned bit) { return bit ? kXmmSpan : kX87Span; }
+constexpr unsigned kFcwOffset = 0, kFswOffset = 2, kFtwOffset = 4, kStOffset = 32;
+constexpr unsigned kMxcsrOffset = 24;
+constexpr unsigned kMxcsrMaskOffset = 28;
+constexpr unsigned kSwReservedOffset = 464;   // bytes 464..511: software-reserved (Linux: XCR0 / fpstate magic)
 
 constexpr unsigned kLegacySize = 512;
 constexpr unsigned kHeaderOffset = 512;

@@ -46,10 +46,18 @@ struct Decoded {
 
 Decoded decode(const Image& img, const CpuModel& cpu);
 
+// A component's "digest" in `dump --json`: FNV-1a 64 over its fields' names and value bytes,
+// names in byte order. `assemble` tells an edited field from a stale copy of it with it.
+struct FieldValue {
+    std::string_view name;
+    std::span<const uint8_t> bytes;
+};
+uint64_t fields_digest(std::vector<FieldValue> fields);
+
 // Whether field f of component `bit` holds state as stored in the area; if not, the
 // component is in its initial configuration and the field reads as init_value().
 bool field_is_stored(const Image& img, unsigned bit, const FieldDesc& f);
-void init_value(const FieldDesc& f, Format format, uint8_t* out);
+void init_value(const FieldDesc& f, uint8_t* out);
 // Where instance i of field f of component `bit` lives in an area with layout L.
 uint32_t field_offset(const Layout& L, unsigned bit, const FieldDesc& f, unsigned i);
 

@@ -31,7 +31,7 @@ struct HexLine {
 
 // The dump of `img` (read with `cpu`): a summary line, then marker and byte lines. Bytes after
 // the layout are shown as trailing.
-std::vector<HexLine> hexdump_lines(const Image& img, const CpuModel& cpu);
+std::vector<HexLine> hexdump_lines(const Image& img);
 
 // The lines as text; with `ansi`, spans become ANSI SGR colours (256-colour palette, faint
 // for components in init state).

@@ -32,9 +32,6 @@ inline void store_le(uint8_t* p, uint64_t v, unsigned n) {
 
 constexpr unsigned kXstateBvOffset = 512;
 constexpr unsigned kXcompBvOffset = 520;
-constexpr unsigned kMxcsrOffset = 24;
-constexpr unsigned kMxcsrMaskOffset = 28;
-constexpr unsigned kSwReservedOffset = 464;   // bytes 464..511: software-reserved (Linux: XCR0 / fpstate magic)
 
 struct ReadOptions {
     // Standard form: the component mask the area was saved with (its XCR0). Default: the

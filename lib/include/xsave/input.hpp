@@ -95,8 +95,6 @@ struct CoreFile {
     // or the fixed layout of areas built from NetBSD's struct xstate. Empty otherwise.
     std::vector<CoreLayoutEntry> kernel_layout;
     std::string kernel_layout_source;  // "NT_X86_XSAVE_LAYOUT note", "NetBSD struct xstate"
-    size_t ignored_notes = 0;         // NT_FILE, NT_AUXV, NT_SIGINFO, ...
-    std::vector<std::string> ignored_note_types;   // distinct kinds seen (first 32), e.g. "CORE/NT_FILE"
 };
 
 // Parses a little-endian x86 ET_CORE file: ELFCLASS64 x86-64, ELFCLASS32 i386 or x32; notes

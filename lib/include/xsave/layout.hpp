@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,42 @@ struct ComponentGeometry {
     bool xfd = false;          // ECX[2]
 };
 
+using Geometry = std::array<ComponentGeometry, 63>;
+
+// CPUID leaf 0xD as a profile states it, before any judgement: CpuModel and `cpuid check` read it.
+struct Leaf0D {
+    uint64_t xcr0_supported = 0, xss_supported = 0;   // (0xD,0) EDX:EAX, (0xD,1) EDX:ECX; bit 63 as given
+    bool has_subleaf1 = false;
+    uint32_t subleaf1_eax = 0;                          // XSAVEOPT, XSAVEC, XGETBV1, XSAVES, XFD
+    uint32_t enabled_size = 0, max_size = 0, xsaves_size = 0;   // (0,EBX), (0,ECX), (1,EBX)
+    Geometry g{};   // bits 2..62 whose subleaf exists; `enumerated` where supported; 0, 1 fixed
+};
+// Null when the profile has no (0xD,0).
+std::optional<Leaf0D> read_leaf0d(const Profile& p);
+
+// The end of an area holding `mask` in form f: standard, the end of the furthest component
+// (at least 576); compacted, components packed in bit order, 64-byte aligned where asked.
+// Fills `offset` for the bits of mask from 2 up when given.
+uint32_t place_components(const Geometry& g, Format f, uint64_t mask, std::array<uint32_t, 63>* offset = nullptr);
+
+// Each pair a < b of user components in `mask` (bits 2..62, with a size) whose standard-form
+// bytes overlap, e.g. MPX and APX sharing 960..1087.
+std::vector<std::pair<unsigned, unsigned>> standard_overlaps(const Geometry& g, uint64_t mask);
+
+// Identifies a layout cached by a CpuModel, for caches keyed by layout (conversion plans).
+// Unique in the process and never reused; a copy gets 0 (it may be changed), which such caches
+// do not keep.
+struct LayoutId {
+    uint64_t value = 0;
+    LayoutId() = default;
+    explicit LayoutId(uint64_t v) : value(v) {}
+    LayoutId(const LayoutId&) {}
+    LayoutId& operator=(const LayoutId&) {
+        value = 0;
+        return *this;
+    }
+};
+
 // A concrete layout for one format and one component mask. Lookups are O(1).
 struct Layout {
     Format format = Format::Standard;
@@ -37,10 +74,15 @@ struct Layout {
     // Components from bit 2 up, in ascending offset order (conversion writes each byte once).
     std::array<uint8_t, 61> by_offset{};
     uint8_t extended_count = 0;
+    LayoutId id;                            // set by the CpuModel that owns the layout
     bool has(unsigned bit) const { return bit < 63 && (mask >> bit & 1); }
     // Bits in mask, in ascending order.
     std::vector<unsigned> bits() const;
 };
+
+// Conversion plans into a model's layouts (lib/src/convert_plan.cpp).
+struct PlanCache;
+std::shared_ptr<PlanCache> make_plan_cache();
 
 // What a profile says about XSAVE: supported masks, features, per-component geometry.
 // Layouts are computed once per (format, mask) and cached.
@@ -68,6 +110,8 @@ public:
     const Layout& layout(Format f, uint64_t mask) const {
         return f == Format::Standard ? standard(mask) : compacted(mask);
     }
+    // Conversion plans whose target is one of this model's layouts.
+    PlanCache& plans() const { return *plans_; }
 
 private:
     struct Entry {
@@ -81,13 +125,18 @@ private:
     Profile profile_;
     uint64_t xcr0_supported_ = 0, xss_supported_ = 0;
     uint32_t leaf1_eax_ = 0;
-    std::array<ComponentGeometry, 63> geom_{};
+    Geometry geom_{};
     std::vector<std::string> warnings_;
     mutable std::mutex mu_;
     mutable std::map<std::pair<int, uint64_t>, std::unique_ptr<Entry>> cache_;
     // Lock-free hits for the hot path: entries are immutable and live as long as the model.
     mutable std::array<std::array<std::atomic<const Entry*>, kRecentSlots>, 2> recent_{};
+    std::shared_ptr<PlanCache> plans_ = make_plan_cache();
 };
+
+// This machine's model (its XSAVE CPUID leaves), built once per process; nullptr where CPUID
+// cannot describe XSAVE.
+std::shared_ptr<const CpuModel> host_model();
 
 // Largest component or area we accept from a profile; larger is an absurd size field.
 constexpr uint32_t kMaxComponentSize = 1u << 20;

@@ -105,8 +105,6 @@ Opened open(std::span<const uint8_t> bytes, const OpenOptions& opt, const std::s
 Source read_source_file(const std::string& path, const OpenOptions& opt);
 Opened open_file(const std::string& path, const OpenOptions& opt);
 
-// This machine's model, built once per process; nullptr where CPUID cannot describe XSAVE.
-std::shared_ptr<const CpuModel> host_model();
 // The model whose standard layout for `xcr0` is exactly `size` bytes: `first` (when given)
 // or a built-in profile (built once per process); `chosen` gets the built-in's name.
 std::shared_ptr<const CpuModel> model_for_size(uint64_t xcr0, size_t size, const std::shared_ptr<const CpuModel>& first,

@@ -1,0 +1,83 @@
+#pragma once
+// Conversion plans: for one (source layout, target layout, in-use class) everything a
+// conversion decides per component, decided once. Executing a plan is a few memcpy/memset
+// runs and fixed stores, with no per-component step.
+#include "xsave/layout.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace xsave {
+
+// Bytes [dst, dst + n) of the result (outside the header): copied from the input at src, or zeroed.
+struct PlanRun {
+    uint32_t dst, src, n;
+};
+constexpr uint32_t kZeroRun = ~0u;   // PlanRun::src of a zero run
+
+// Legacy region (3 runs), two per extended component (gap, component), the tail.
+constexpr unsigned kMaxPlanRuns = 3 + 2 * 61 + 1;
+
+struct PlanKey {
+    uint64_t source = 0;              // LayoutId of the source layout
+    const Layout* target = nullptr;   // owned by the model holding the cache
+    uint64_t use = 0;                 // XSTATE_BV after the MXCSR rules, before drops
+    uint64_t side = 0;                // components a sidecar puts back
+    bool operator==(const PlanKey&) const = default;
+};
+
+struct ConvertPlan {
+    PlanKey key;
+    uint64_t lossy = 0;          // in-use components the target cannot take as they are
+    uint64_t xstate_bv = 0;      // header words of the result (XSTATE_BV without lossy)
+    uint64_t xcomp_bv = 0;
+    std::array<uint8_t, 64> header{};   // bytes 512..575 of the result: the two words, then zeros
+    uint32_t body = 0;           // result bytes before any trailing bytes
+    bool fcw_init = false;       // x87 in init state: FCW is 0x037F
+    bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
+    uint8_t count = 0;
+    std::array<PlanRun, kMaxPlanRuns> runs;
+};
+
+// Builds the plan for `key` (with `source` as the source layout) into `plan`.
+void build_plan(const Layout& source, const PlanKey& key, ConvertPlan& plan);
+
+struct PlanKeyHash {
+    size_t operator()(const PlanKey& k) const {
+        // Layout ids are small counters and XSTATE_BV uses the low bits: spread, multiply, take the top.
+        uint64_t h = k.use ^ (k.source << 24) ^ (uint64_t(reinterpret_cast<uintptr_t>(k.target)) << 40) ^
+                     (k.side * 0xC2B2AE3D27D4EB4Full);
+        return size_t((h * 0x9E3779B97F4A7C15ull) >> 32);
+    }
+};
+
+struct PlanCache {
+    static constexpr unsigned kSlots = 64;
+    // Beyond this many plans (random XSTATE_BV values from a fuzzer), plans are built per call.
+    static constexpr size_t kMaxPlans = 4096;
+    // Lock-free hits: plans are immutable and live as long as the model. `last` (the plan
+    // last found by the slow path) is checked first: its address needs no hash of the key.
+    std::atomic<const ConvertPlan*> last{nullptr};
+    std::array<std::atomic<const ConvertPlan*>, kSlots> recent{};
+    std::mutex mu;
+    std::unordered_map<PlanKey, std::unique_ptr<ConvertPlan>, PlanKeyHash> plans;
+};
+
+const ConvertPlan* find_plan_slow(PlanCache& cache, const Layout& source, const PlanKey& key);
+
+// The cached plan for `key`, built on first use; lock-free once built. Null when the source
+// layout is not a cached one (LayoutId 0) or the cache is full: build into a plan of your own.
+inline const ConvertPlan* find_plan(PlanCache& cache, const Layout& source, const PlanKey& key) {
+    // Never true for a source id 0: no such plan is stored.
+    const ConvertPlan* p = cache.last.load(std::memory_order_acquire);
+    if (p && p->key == key) [[likely]] return p;
+    p = cache.recent[PlanKeyHash{}(key) % PlanCache::kSlots].load(std::memory_order_acquire);
+    if (p && p->key == key) return p;
+    return find_plan_slow(cache, source, key);
+}
+
+} // namespace xsave
