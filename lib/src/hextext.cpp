@@ -109,9 +109,9 @@ Line classify_annotated(std::string_view s, size_t no) {
         while (j < s.size() && is_space(s[j])) ++j, ++spaces;
         if (j < s.size() && s[j] == '|' && bytes.size()) ++j;
         else if (spaces == 0) break;
-        if (j + 2 > s.size() || hex_value(s[j]) < 0 || hex_value(s[j + 1]) < 0) break;
+        if (j + 2 > s.size() || hex_digit(s[j]) < 0 || hex_digit(s[j + 1]) < 0) break;
         if (j + 2 < s.size() && !is_space(s[j + 2])) break;
-        bytes.push_back(uint8_t(hex_value(s[j]) << 4 | hex_value(s[j + 1])));
+        bytes.push_back(uint8_t(hex_digit(s[j]) << 4 | hex_digit(s[j + 1])));
         end = j + 2;
     }
     // The annotation follows two or more spaces; a line with one is another format's.
