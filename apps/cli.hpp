@@ -34,7 +34,8 @@ inline std::vector<uint8_t> read_input(const std::string& path, size_t limit = x
 xsave::Profile load_profile(const std::string& spec, xsave::HostLeaves host = xsave::HostLeaves::Xsave);
 
 // Writes to `path` atomically (temp file in the same directory, then rename), or to
-// stdout for "-" / empty. Refuses raw bytes on a terminal unless `force`.
+// stdout for "-" / empty. A symlink's target is replaced (the link kept); a device or FIFO
+// is written through. Refuses raw bytes on a terminal unless `force`.
 void write_output(const std::string& path, std::span<const uint8_t> bytes, bool binary, bool force = false);
 inline void write_output(const std::string& path, const std::string& text) {
     write_output(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, false);
@@ -62,5 +63,7 @@ struct ProfileOption {
 
 // Parses a mask given as hex/decimal or as component names joined by '|' or ','.
 uint64_t parse_mask(const std::string& text, const char* what);
+// parse_mask for an XCR0: bit 0 set and only known components (xsave::check_xcr0).
+uint64_t parse_xcr0(const std::string& text, const char* what);
 
 } // namespace cli

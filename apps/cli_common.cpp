@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include "xsave/components.hpp"
+#include "xsave/option_values.hpp"
 #include "xsave/numbers.hpp"
 
 #include <fmt/core.h>
@@ -23,6 +24,12 @@ int g_exit = 0;
 
 std::string errno_text() { return std::strerror(errno); }
 
+mode_t current_umask() {
+    mode_t m = ::umask(0);
+    ::umask(m);
+    return m;
+}
+
 void write_all(int fd, const uint8_t* p, size_t n, const std::string& what) {
     while (n) {
         ssize_t w = ::write(fd, p, n);
@@ -37,6 +44,24 @@ void write_all(int fd, const uint8_t* p, size_t n, const std::string& what) {
 void set_exit_code(int code) { g_exit = std::max(g_exit, code); }
 int exit_code() { return g_exit; }
 
+// The file a path names: symlinks followed (relative targets against the link's directory),
+// a dangling one giving the path it would create, as cp does.
+std::string follow_links(const std::string& path) {
+    std::string cur = path;
+    for (int hops = 0; hops < 40; ++hops) {
+        struct stat st {};
+        if (::lstat(cur.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
+        std::string buf(4096, '\0');
+        ssize_t n = ::readlink(cur.c_str(), buf.data(), buf.size());
+        if (n < 0) throw xsave::Error(fmt::format("{}: cannot read the symbolic link: {}", path, errno_text()));
+        buf.resize(size_t(n));
+        std::filesystem::path next(buf);
+        if (next.is_relative()) next = std::filesystem::path(cur).parent_path() / next;
+        cur = next.string();
+    }
+    throw xsave::Error(fmt::format("{}: too many levels of symbolic links", path));
+}
+
 void write_output(const std::string& path, std::span<const uint8_t> bytes, bool binary, bool force) {
     if (path.empty() || path == "-") {
         if (binary && !force && ::isatty(1))
@@ -45,15 +70,33 @@ void write_output(const std::string& path, std::span<const uint8_t> bytes, bool 
         return;
     }
     namespace fs = std::filesystem;
-    fs::path target(path);
+    // A symlink's target is what gets replaced; the link stays.
+    const std::string real = follow_links(path);
+    struct stat st {};
+    const bool exists = ::stat(real.c_str(), &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) throw xsave::Error(fmt::format("{}: is a directory", path));
+    if (exists && !S_ISREG(st.st_mode)) {
+        // A device, FIFO or socket is written through, as cp and dd do: replacing it with a
+        // regular file would destroy it (think /dev/null as root).
+        int fd = ::open(real.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) throw xsave::Error(fmt::format("{}: cannot open: {}", path, errno_text()));
+        try {
+            write_all(fd, bytes.data(), bytes.size(), path);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        if (::close(fd) != 0) throw xsave::Error(fmt::format("{}: cannot write: {}", path, errno_text()));
+        return;
+    }
+    fs::path target(real);
     fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     std::string tmpl = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
     int fd = ::mkstemp(tmpl.data());
     if (fd < 0) throw xsave::Error(fmt::format("{}: cannot create a temporary file in {}: {}", path, dir.string(), errno_text()));
     try {
         write_all(fd, bytes.data(), bytes.size(), path);
-        struct stat st {};
-        mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
+        mode_t mode = exists ? (st.st_mode & 07777) : mode_t(0666 & ~current_umask());
         ::fchmod(fd, mode);
         if (::fsync(fd) != 0) throw xsave::Error(fmt::format("{}: cannot sync: {}", path, errno_text()));
     } catch (...) {
@@ -62,7 +105,7 @@ void write_output(const std::string& path, std::span<const uint8_t> bytes, bool 
         throw;
     }
     ::close(fd);
-    if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    if (::rename(tmpl.c_str(), real.c_str()) != 0) {
         int e = errno;
         ::unlink(tmpl.c_str());
         throw xsave::Error(fmt::format("{}: cannot write: {}", path, std::strerror(e)));
@@ -111,5 +154,11 @@ void warn_all(const std::string& who, const std::vector<std::string>& msgs) {
 void ProfileOption::add(CLI::App* cmd, const char* name, const char* help) { cmd->add_option(name, spec, help); }
 
 uint64_t parse_mask(const std::string& text, const char* what) { return xsave::parse_component_mask(text, what); }
+
+uint64_t parse_xcr0(const std::string& text, const char* what) {
+    uint64_t m = parse_mask(text, what);
+    xsave::check_xcr0(m & ~xsave::kCompactedBit, what);
+    return m;
+}
 
 } // namespace cli

@@ -193,11 +193,11 @@ void run_check(const CheckCmdOptions& o) {
     auto t = target_from_name(o.target);
     if (!t) throw Error(fmt::format("--for: '{}': expected xrstor, xrstors, kvm, whpx or mshv", o.target));
     co.target = *t;
-    if (!o.xcr0.empty()) co.xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
+    if (!o.xcr0.empty()) co.xcr0 = cli::parse_xcr0(o.xcr0, "--xcr0");
     if (!o.xss.empty()) co.xss = cli::parse_mask(o.xss, "--xss");
     if (!o.guest_xcr0.empty()) {
         if (co.target != Target::Mshv) throw Error("--guest-xcr0 applies to --for mshv only");
-        co.guest_xcr0 = cli::parse_mask(o.guest_xcr0, "--guest-xcr0");
+        co.guest_xcr0 = cli::parse_xcr0(o.guest_xcr0, "--guest-xcr0");
     }
     std::string format = o.format;
     if (o.json) {

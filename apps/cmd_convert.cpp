@@ -12,6 +12,7 @@
 #include "xsave/file_bytes.hpp"
 #include "xsave/decode.hpp"
 #include "xsave/error.hpp"
+#include "xsave/option_values.hpp"
 #include "xsave/random_state.hpp"
 
 #include <fmt/core.h>
@@ -53,7 +54,7 @@ struct ConvertCmd {
         cmd->add_option("file", file, "XSAVE area: raw bytes, hex text, ELF core or signal frame; - for stdin")->required();
         in.add(cmd);
         out.add(cmd);
-        cmd->add_option("--drop", drop, "in-use components that may be discarded: bit numbers, names, 0x-masks or 'supervisor'");
+        cmd->add_option("--drop", drop, "in-use state that may be discarded: bit numbers, names, 0x-masks, 'supervisor', or 'trailing' (bytes after the area)");
         cmd->add_flag("--keep-trailing", keep_trailing, "copy bytes after the area to the output");
     }
 };
@@ -67,6 +68,8 @@ void parse_drop(const std::string& text, xsave::ConvertOptions& o) {
         std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
         if (part == "supervisor") {
             o.drop_supervisor = true;
+        } else if (part == "trailing") {
+            o.drop_trailing = true;
         } else {
             o.drop |= cli::parse_mask(part, "--drop");
         }
@@ -93,12 +96,14 @@ void emit(const OutputOptions& o, const std::vector<uint8_t>& bytes, const xsave
     cli::write_area(o.path, bytes, o.output, o.force, json);
 }
 
-void report(const cli::Area& a, const xsave::ConvertResult& r, bool keep_trailing) {
+void report(const cli::Area& a, const xsave::ConvertResult& r, const xsave::ConvertOptions& o) {
     if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
     if (r.restored) cli::warn(fmt::format("{}: put back {} from the sidecar", a.label, xsave::mask_names(r.restored)));
     if (r.trailing)
-        cli::warn(fmt::format("{}: {} trailing bytes after the area {}", a.label, r.trailing,
-                              keep_trailing ? "copied (--keep-trailing)" : "not copied (--keep-trailing keeps them)"));
+        cli::warn(fmt::format("{}: {} trailing byte{} after the area{}", a.label, r.trailing, r.trailing == 1 ? "" : "s",
+                              o.keep_trailing   ? ": copied (--keep-trailing)"
+                              : o.drop_trailing ? ": discarded as asked (--drop trailing)"
+                                                : ", all zero: not copied (--keep-trailing keeps them)"));
 }
 
 void write_sidecar(const std::string& path, const xsave::Sidecar& s) {
@@ -113,7 +118,7 @@ xsave::Sidecar read_sidecar(const std::string& path) {
 
 std::optional<uint64_t> given_xcr0(const ConvertCmd& c) {
     if (c.in.xcr0.empty()) return std::nullopt;
-    return cli::parse_mask(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
+    return cli::parse_xcr0(c.in.xcr0, "--xcr0") & ~xsave::kCompactedBit;
 }
 
 
@@ -128,7 +133,7 @@ void run_compact(const ConvertCmd& c) {
     req.xcr0 = given_xcr0(c);
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] { r = xsave::to_compacted(a.image, *a.cpu, xsave::compute_xcomp_bv(a.image, *a.cpu, req), o); });
-    report(a, r, c.keep_trailing);
+    report(a, r, o);
     emit(c.out, r.bytes, *a.cpu, std::nullopt);
 }
 
@@ -142,7 +147,7 @@ void run_standard(const ConvertCmd& c) {
     o.sidecar_out = &side;
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] { r = xsave::to_standard(a.image, *a.cpu, o); });
-    report(a, r, c.keep_trailing);
+    report(a, r, o);
     write_sidecar(c.sidecar, side);
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
 }
@@ -281,7 +286,7 @@ void run_convert(const ConvertCmd& c) {
         if (target == xsave::Format::Compacted) o.xcomp_bv = xsave::compute_xcomp_bv(a.image, *to, req);
         r = xsave::relayout(a.image, *a.cpu, *to, target, o);
     });
-    report(a, r, c.keep_trailing);
+    report(a, r, o);
     write_sidecar(c.sidecar, out_side);
     std::optional<uint64_t> std_mask;
     if (target == xsave::Format::Standard) std_mask = r.layout->mask;
@@ -292,6 +297,7 @@ struct CaptureCmd {
     std::string instruction = "xsave";
     std::string state;
     std::optional<uint64_t> seed;
+    std::string seed_text;
     OutputOptions out;
 };
 
@@ -360,8 +366,11 @@ void cli::register_convert(CLI::App& app) {
         cmd->add_option("--instruction", c->instruction, "xsave (default), xsavec or xsaveopt")
             ->check(CLI::IsMember({"xsave", "xsavec", "xsaveopt"}));
         cmd->add_option("--state", c->state, "the state to load: a dump --json file");
-        cmd->add_option("--random", c->seed, "load a random valid state made from this seed");
+        cmd->add_option("--random", c->seed_text, "load a random valid state made from this seed");
         c->out.add(cmd);
-        cmd->callback([c] { run_capture(*c); });
+        cmd->callback([c] {
+            if (!c->seed_text.empty()) c->seed = xsave::parse_seed(c->seed_text, "--random");
+            run_capture(*c);
+        });
     }
 }

@@ -31,13 +31,18 @@ void run_import(const CpuidOptions& o) {
     cli::write_output(o.output, profile_to_json(p));
 }
 
-void run_list() {
+std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
+
+void run_list(bool json) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::array();
     for (const auto& b : builtin_profiles()) {
         Profile p = builtin_profile(b.name);
         uint64_t xcr0 = 0;
         if (const CpuidLeaf* l = p.find(0xD, 0)) xcr0 = uint64_t(l->edx) << 32 | l->eax;
-        fmt::print("{:<22} {:<13} {:<48} XCR0 {:#x} ({})\n", b.name, p.vendor, p.name, xcr0, mask_names(xcr0));
+        if (json) j.push_back({{"name", b.name}, {"vendor", p.vendor}, {"cpu", p.name}, {"xcr0", hex(xcr0)}, {"components", mask_names(xcr0)}});
+        else fmt::print("{:<22} {:<13} {:<48} XCR0 {:#x} ({})\n", b.name, p.vendor, p.name, xcr0, mask_names(xcr0));
     }
+    if (json) fmt::print("{}\n", j.dump(2));
 }
 
 // Family, model and stepping as the SDM and AMD APM combine them from CPUID.1:EAX.
@@ -50,6 +55,36 @@ std::string family_model(const Profile& p) {
     return fmt::format("family {:#x} model {:#x} stepping {}", fam, model, l->eax & 0xF);
 }
 
+void show_json(const Profile& p, const CpuModel& cpu, const Layout* all, const std::string& file) {
+    nlohmann::ordered_json j;
+    j["profile"] = p.name.empty() ? file : p.name;
+    j["vendor"] = p.vendor;
+    j["cpu"] = family_model(p);
+    j["features"] = {{"xsaveopt", cpu.has_xsaveopt()}, {"xsavec", cpu.has_xsavec()}, {"xgetbv1", cpu.has_xgetbv1()},
+                     {"xsaves", cpu.has_xsaves()}, {"xfd", cpu.has_xfd()}};
+    j["xcr0_supported"] = hex(cpu.supported_xcr0());
+    j["xss_supported"] = hex(cpu.supported_xss());
+    j["xcr0_enabled"] = hex(cpu.enabled_xcr0());
+    j["xcr0_recorded"] = p.xcr0.has_value();
+    if (p.xss) j["xss_enabled"] = hex(*p.xss);
+    if (p.mxcsr_mask) j["mxcsr_mask"] = hex(*p.mxcsr_mask);
+    j["components"] = nlohmann::ordered_json::array();
+    uint64_t sup = cpu.supported_xcr0() | cpu.supported_xss() | 3;
+    for (unsigned b = 0; b < 63; ++b) {
+        if (!(sup >> b & 1)) continue;
+        const auto& g = cpu.geometry(b);
+        bool super = cpu.supported_xss() >> b & 1;
+        nlohmann::ordered_json c{{"bit", b}, {"name", component_name(b)}, {"size", g.size}};
+        c["offset"] = super ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.std_offset);
+        c["compacted_offset"] = all && all->has(b) ? nlohmann::ordered_json(all->offset[b]) : nlohmann::ordered_json(nullptr);
+        c["align64"] = bool(g.align64);
+        c["xfd"] = bool(g.xfd);
+        c["supervisor"] = super;
+        j["components"].push_back(std::move(c));
+    }
+    fmt::print("{}\n", j.dump(2));
+}
+
 void run_show(const CpuidOptions& o) {
     Profile p = cli::load_profile(o.file, HostLeaves::All);
     std::unique_ptr<CpuModel> model;
@@ -60,6 +95,13 @@ void run_show(const CpuidOptions& o) {
     }
     const CpuModel& cpu = *model;
     cli::warn_all(o.file, cpu.warnings());
+    // Compacted offsets for everything supported, where the engine can place it all.
+    const Layout* all = nullptr;
+    try {
+        all = &cpu.compacted(cpu.supported_xcr0() | cpu.supported_xss());
+    } catch (const Error&) {
+    }
+    if (o.json) return show_json(p, cpu, all, o.file);
     fmt::print("profile:   {}\n", p.name.empty() ? o.file : p.name);
     fmt::print("vendor:    {}\n", p.vendor.empty() ? "unknown" : p.vendor);
     fmt::print("cpu:       {}\n", family_model(p));
@@ -83,12 +125,6 @@ void run_show(const CpuidOptions& o) {
     if (const CpuidLeaf* l = p.find(0xD, 1); l && (cpu.has_xsavec() || cpu.has_xsaves()))
         fmt::print("           CPUID.(0xD,1) EBX {} (compacted XCR0|IA32_XSS)\n", l->ebx);
 
-    // Compacted offsets for everything supported, where the engine can place it all.
-    const Layout* all = nullptr;
-    try {
-        all = &cpu.compacted(cpu.supported_xcr0() | cpu.supported_xss());
-    } catch (const Error&) {
-    }
     fmt::print("\n{:>3}  {:<15} {:>6} {:>8} {:>10}  {:<5} {:<3} {}\n", "bit", "component", "size", "offset", "compacted",
                "align", "xfd", "kind");
     uint64_t sup = cpu.supported_xcr0() | cpu.supported_xss() | 3;
@@ -106,7 +142,7 @@ void run_show(const CpuidOptions& o) {
 void run_check(const CpuidOptions& o) {
     Profile p = cli::load_profile(o.file, HostLeaves::All);
     CpuidCheckOptions co;
-    if (!o.xcr0.empty()) co.xcr0 = cli::parse_mask(o.xcr0, "--xcr0");
+    if (!o.xcr0.empty()) co.xcr0 = cli::parse_xcr0(o.xcr0, "--xcr0");
     if (!o.xss.empty()) co.xss = cli::parse_mask(o.xss, "--xss");
     auto findings = check_cpuid(p, co);
     bool ok = cpuid_consistent(findings);
@@ -141,7 +177,7 @@ void cli::register_cpuid(CLI::App& app) {
     cap->callback([o] { run_capture(*o); });
 
     auto* imp = cmd->add_subcommand("import", "Convert a cpuid -r, AIDA64, dmesg or JSON profile to our JSON");
-    imp->add_option("file", o->file, "profile text (format detected from the content)")->required();
+    imp->add_option("file", o->file, "profile text (format detected from the content); - for stdin")->required();
     imp->add_option("-o,--output", o->output, "output file (default: stdout)");
     imp->add_option("--cpu", o->cpu, "logical CPU to take from a multi-CPU dump (default 0)");
     imp->add_option("--name", o->name, "profile name to record");
@@ -149,10 +185,12 @@ void cli::register_cpuid(CLI::App& app) {
     imp->callback([o] { run_import(*o); });
 
     auto* list = cmd->add_subcommand("list", "List the built-in profiles");
-    list->callback([] { run_list(); });
+    list->add_flag("--json", o->json, "JSON: name, vendor, cpu, xcr0 of each");
+    list->callback([o] { run_list(o->json); });
 
     auto* show = cmd->add_subcommand("show", "Show a profile's XSAVE features and component table");
     show->add_option("profile", o->file, "host, a built-in name, or a file")->required();
+    show->add_flag("--json", o->json, "JSON: features, XCR0/IA32_XSS, and each component's size and offsets");
     show->callback([o] { run_show(*o); });
 
     auto* chk = cmd->add_subcommand("check", "Check a profile's CPUID leaf 0xD for consistency (exit 1: inconsistent)");

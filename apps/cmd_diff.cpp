@@ -11,6 +11,7 @@
 
 #include <fmt/color.h>
 #include <fmt/core.h>
+#include <optional>
 
 #include <memory>
 #include <optional>
@@ -88,6 +89,7 @@ void run_diff(const DiffOptions& o) {
         for (std::string part; std::getline(ss, part, ',');)
             if (!part.empty()) opt.ignore.insert(part);
     }
+    xsave::check_ignore_names(opt.ignore);
     bool color = cli::use_color(o.color);
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     bool equal = true;
@@ -136,13 +138,14 @@ void run_diff(const DiffOptions& o) {
 
 struct AssembleOptions {
     std::string file, out, output = "raw", format, profile, xcomp, into;
+    std::optional<uint64_t> thread;
     bool force = false;
 };
 
 void run_assemble(const AssembleOptions& o) {
     auto text = cli::read_input(o.file, 64u << 20);
     std::vector<uint8_t> bytes =
-        xsave::naming(o.file, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}); });
+        xsave::naming(o.file, [&] { return xsave::assemble({reinterpret_cast<const char*>(text.data()), text.size()}, o.thread); });
     if (!o.into.empty()) {   // back into a CRIU core image: only the FP fields that differ change
         if (o.out.empty() || o.out == "-") throw xsave::Error("assemble --into: give -o NEW-core.img");
         auto img = cli::read_input(o.into);
@@ -201,6 +204,7 @@ void cli::register_diff(CLI::App& app) {
     as->add_option("--output", a->output, "raw, hex")->check(CLI::IsMember({"raw", "hex"}));
     as->add_option("--format", a->format, "convert to standard or compacted form (needs --cpuid)")
         ->check(CLI::IsMember({"standard", "compacted"}));
+    as->add_option("--thread", a->thread, "the area with this tid, when the JSON is an array (dump --json of a core)");
     as->add_option("--cpuid", a->profile, "CPUID profile for --format (with --into: the layout the image was dumped with)");
     as->add_option("--into", a->into, "write the area back into this CRIU core-<pid>.img (changed FP fields only); needs -o");
     as->add_option("--xcomp-bv", a->xcomp, "compacted: xsavec, xsaves, minimal, mshv or a mask");

@@ -1,6 +1,8 @@
 // xsavetool: inspect, convert, validate and diff x86 XSAVE state snapshots.
 #include "cli.hpp"
 
+#include "xsave/names.hpp"
+
 #include <fmt/core.h>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +35,31 @@ void register_commands(CLI::App& app, int argc, char** argv) {
     for (const Group& g : kGroups) g.add(app);
 }
 
+// A misspelt command ("dupm", "cpuid lst") is named with its close matches, before CLI11
+// would call it a missing subcommand or a stray argument.
+void check_command_names(CLI::App& app, int argc, char** argv) {
+    CLI::App* cur = &app;
+    std::string path;
+    for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+        auto subs = cur->get_subcommands({});
+        if (subs.empty()) return;
+        std::vector<std::string> names;
+        for (auto* s : subs) {
+            if (s->get_name() == argv[i]) cur = s;
+            names.push_back(s->get_name());
+        }
+        path += (path.empty() ? "" : " ") + std::string(argv[i]);
+        if (cur->get_name() == argv[i]) continue;
+        std::string prefix = path.substr(0, path.size() - std::strlen(argv[i]));
+        auto close = xsave::close_names(argv[i], names);
+        for (auto& c : close) c = prefix + c;
+        std::string all;
+        for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+        throw xsave::Error(close.empty() ? fmt::format("unknown command '{}'; expected one of: {}", path, all)
+                                         : fmt::format("unknown command '{}'; did you mean {}?", path, xsave::quoted_choice(close)));
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -41,6 +68,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     register_commands(app, argc, argv);
     try {
+        check_command_names(app, argc, argv);
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);

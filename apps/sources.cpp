@@ -18,12 +18,14 @@ void InputOptions::add(CLI::App* cmd, const std::string& suffix) {
     cmd->add_option("--thread" + suffix, thread, "cores and snapshots: all (default) or a thread/vCPU ID");
     cmd->add_option("--cpuid" + suffix, profile.spec, "CPUID profile: host, a built-in name, or a file");
     cmd->add_option("--xcr0" + suffix, xcr0, "standard form: the XCR0 the area was saved with (mask or names)");
+    cmd->add_option("--block" + suffix, block, "hex text holding several dumps: the Nth (1-based)");
 }
 
 xsave::OpenOptions InputOptions::open_options() const {
     xsave::OpenOptions o;
     o.input = input;
     o.thread = thread;
+    o.block = block;
     if (!profile.spec.empty()) {
         xsave::Profile p = load_profile(profile.spec);
         o.cpu = xsave::naming(profile.spec, [&] { return std::make_shared<const xsave::CpuModel>(std::move(p)); });
@@ -34,7 +36,7 @@ xsave::OpenOptions InputOptions::open_options() const {
 xsave::Opened open_input(const std::string& path, const InputOptions& opt, const xsave::OpenOptions* prepared) {
     xsave::OpenOptions o = prepared ? *prepared : opt.open_options();
     // As the input's own errors read.
-    if (!opt.xcr0.empty()) o.xcr0 = xsave::naming(path, [&] { return parse_mask(opt.xcr0, "--xcr0"); });
+    if (!opt.xcr0.empty()) o.xcr0 = xsave::naming(path, [&] { return parse_xcr0(opt.xcr0, "--xcr0"); });
     return xsave::open_file(path, o);
 }
 

@@ -16,6 +16,7 @@ struct InputOptions {
     std::string thread = "all";    // multi-area inputs: all, or a thread/vCPU id
     ProfileOption profile;
     std::string xcr0;              // standard form: the XCR0 the area was saved with
+    std::optional<size_t> block;   // hex text with several dumps: which one (1-based)
     // Adds --input, --thread, --cpuid, --xcr0 (with `suffix`, e.g. "-b" for diff's second file).
     void add(CLI::App* cmd, const std::string& suffix = "");
     // --cpuid loaded (its errors name the profile); --xcr0 is parsed by load_areas.

@@ -210,19 +210,31 @@ TEST_CASE("a component whose size differs between CPUs is refused when in use") 
     CHECK(r.bytes.size() == 576 + 256 + 0x1A8);
 }
 
-TEST_CASE("trailing bytes are counted and copied only when asked") {
+TEST_CASE("trailing bytes: non-zero ones are refused unless copied or dropped; zero padding is not") {
     CpuModel cpu(testing::epyc_host());
     auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
-    b.insert(b.end(), {1, 2, 3});
+    b.insert(b.end(), {1, 0, 3});
     Image img = read_image(b, cpu);
-    auto r = to_standard(img, cpu);
+    CHECK(error_of([&] { to_standard(img, cpu); }) ==
+          "3 trailing bytes after the 832-byte layout, 2 of them non-zero (the first at offset 0x340) would be lost; "
+          "--keep-trailing copies them, --drop trailing discards them");
+    CHECK_THROWS_AS(to_compacted(img, cpu, 0x7), LossError);
+    ConvertOptions o;
+    o.drop_trailing = true;
+    auto r = to_standard(img, cpu, o);
     CHECK(r.trailing == 3);
     CHECK(r.bytes.size() == 832);
-    ConvertOptions o;
+    o = {};
     o.keep_trailing = true;
     r = to_standard(img, cpu, o);
     REQUIRE(r.bytes.size() == 835);
     CHECK(r.bytes[834] == 3);
+    // Zero padding (KVM's 4096-byte buffer) is not data.
+    b.resize(832);
+    b.resize(4096, 0);
+    r = to_standard(read_image(b, cpu), cpu);
+    CHECK(r.trailing == 4096 - 832);
+    CHECK(r.bytes.size() == 832);
 }
 
 TEST_CASE("inconsistent inputs are refused naming the field") {

@@ -68,6 +68,40 @@ TEST_CASE("cli: capture --random writes what this CPU's XSAVEC makes, and compac
     for (auto& f : {a, b, c}) std::filesystem::remove(f);
 }
 
+TEST_CASE("cli: non-zero trailing bytes stop a conversion; --drop trailing or --keep-trailing allow it") {
+    auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
+    b.insert(b.end(), {0, 0xab, 0, 0xcd});
+    std::string in = tmp("trail.bin"), out = tmp("trail-out.bin");
+    testing::write_bytes(in, b);
+    for (std::string cmd : {"standard " + in + " --cpuid sapphire-rapids",
+                            "compact " + in + " --cpuid sapphire-rapids --xcr0 0x7",
+                            "convert " + in + " --cpuid sapphire-rapids --to-cpuid zen4-genoa"}) {
+        auto r = run_tool(cmd + " -o " + out);
+        CHECK(r.status == 2);
+        CHECK(r.err == "xsavetool: " + in +
+                           ": 4 trailing bytes after the 832-byte layout, 2 of them non-zero (the first at offset 0x341) would be lost; "
+                           "--keep-trailing copies them, --drop trailing discards them\n");
+        CHECK(r.out.empty());
+        CHECK(!std::filesystem::exists(out));
+    }
+    auto r = run_tool("standard " + in + " --cpuid sapphire-rapids --drop trailing -o " + out);
+    CHECK(r.status == 0);
+    CHECK(r.err == "xsavetool: warning: " + in + ": 4 trailing bytes after the area: discarded as asked (--drop trailing)\n");
+    CHECK(testing::read_bytes(out).size() == 832);
+    r = run_tool("standard " + in + " --cpuid sapphire-rapids --keep-trailing -o " + out);
+    CHECK(r.status == 0);
+    auto kept = testing::read_bytes(out);
+    REQUIRE(kept.size() == 836);
+    CHECK(kept[833] == 0xab);
+    CHECK(kept[835] == 0xcd);
+    // README and --help name the same flags.
+    auto h = run_tool("standard --help");
+    CHECK(h.out.find("'trailing'") != std::string::npos);
+    CHECK(h.out.find("--keep-trailing") != std::string::npos);
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+}
+
 TEST_CASE("cli: compact uses the XCR0 dump infers for a short standard area (one inference for every command)") {
     // Skylake-SP, saved with XCR0 0xff (AVX-512 and MPX, no PKRU): 2688 bytes, shorter than the
     // 2696-byte layout of the profile's XCR0 0x2ff.

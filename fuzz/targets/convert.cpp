@@ -42,6 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     opt.drop = flags & 1 ? drop : 0;
     opt.drop_supervisor = flags & 2;
     opt.keep_trailing = flags & 4;
+    opt.drop_trailing = flags & 0x20;
     if (flags & 8) opt.xcr0 = mask & ~xsave::kCompactedBit;
     xsave::Sidecar out;
     if (flags & 0x10) opt.sidecar_out = &out;

@@ -241,8 +241,30 @@ private:
 
 } // namespace
 
-std::vector<uint8_t> assemble(std::string_view text) {
-    json j = parse_json_text(text, "state JSON");
+namespace {
+// `dump --json` of a core or stream is an array of areas with "tid": one of them is the state.
+const json& pick_area(const json& top, std::optional<uint64_t> tid) {
+    if (!top.is_array() || top.empty() || !top[0].is_object()) return top;   // refused as not an object
+    std::string tids;
+    for (size_t i = 0; i < top.size(); ++i) {
+        const json& e = top[i];
+        const std::string at = fmt::format("[{}]", i);
+        if (!e.is_object()) bad(at, "expected an object as `xsavetool dump --json` writes");
+        std::optional<uint64_t> t;
+        if (auto it = e.find("tid"); it != e.end()) t = number(*it, at + ".tid");
+        if (tid && t == tid) return e;
+        if (t) tids += (tids.empty() ? "" : ", ") + std::to_string(*t);
+    }
+    if (tid) bad("(top level)", fmt::format("no area with tid {}; the array has {}", *tid, tids.empty() ? "none" : tids));
+    if (top.size() > 1)
+        bad("(top level)", fmt::format("{} areas (threads {}); pick one with --thread", top.size(), tids.empty() ? "without tid" : tids));
+    return top[0];
+}
+} // namespace
+
+std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid) {
+    const json top = parse_json_text(text, "state JSON");
+    const json& j = pick_area(top, tid);
     if (!j.is_object()) bad("(top level)", "expected an object as `xsavetool dump --json` writes");
     const std::string fmt_name = member(j, "", "format").is_string() ? j["format"].get<std::string>() : "";
     if (fmt_name != "standard" && fmt_name != "compacted") bad("format", "expected \"standard\" or \"compacted\"");

@@ -122,6 +122,19 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
     return (lacking | mismatch) & use;
 }
 
+// Non-zero bytes after the layout are data (zero padding, as KVM's 4096-byte buffers have,
+// is not): refused unless the caller chose to copy or discard them.
+[[gnu::noinline]] void check_trailing(std::span<const uint8_t> b, size_t layout_size) {
+    size_t nonzero = 0, first = 0;
+    for (size_t i = b.size(); i-- > layout_size;)
+        if (b[i]) ++nonzero, first = i;
+    if (!nonzero) return;
+    const size_t n = b.size() - layout_size;
+    throw LossError(fmt::format("{} trailing byte{} after the {}-byte layout, {} of them non-zero (the first at offset 0x{:x}) "
+                                "would be lost; --keep-trailing copies them, --drop trailing discards them",
+                                n, n == 1 ? "" : "s", layout_size, nonzero, first));
+}
+
 // What one call knows besides its plan.
 struct Call {
     const AreaView& in;
@@ -154,6 +167,7 @@ struct Call {
             }
     }
     r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
+    if (r.trailing && !opt.keep_trailing && !opt.drop_trailing) check_trailing(in.bytes, S.total_size);
     r.size = plan.body + (opt.keep_trailing ? r.trailing : 0);
     std::span<uint8_t>* out = c.out;
     if (out && out->size() < r.size)

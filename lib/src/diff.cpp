@@ -1,5 +1,7 @@
 // diff: logical register state compared through the decode model; or raw bytes.
 #include "xsave/diff.hpp"
+#include "xsave/error.hpp"
+#include "xsave/names.hpp"
 
 #include "xsave/locate.hpp"
 
@@ -148,6 +150,29 @@ void diff_bytes(const Image& a, const Image& b, DiffResult& r) {
 }
 
 } // namespace
+
+void check_ignore_names(const std::set<std::string>& names) {
+    std::vector<std::string> known{"format", "xstate_bv", "xcomp_bv"};
+    auto add_run = [&](std::string_view prefix, unsigned count, unsigned first) {
+        if (count == 1) known.emplace_back(prefix);
+        else
+            for (unsigned i = 0; i < count; ++i) known.push_back(fmt::format("{}{}", prefix, first + i));
+    };
+    for (const auto& c : all_components()) {
+        known.emplace_back(lower(std::string(c.name)));
+        if (!c.alias.empty()) known.emplace_back(c.alias);
+        for (const auto& f : c.fields) add_run(f.prefix, f.count, f.first_index);
+    }
+    for (const auto& v : all_views()) add_run(v.prefix, v.count, 0);
+    for (const auto& n : names) {
+        if (component_mask_from_name(n) || std::find(known.begin(), known.end(), lower(n)) != known.end()) continue;
+        auto close = close_names(lower(n), known);
+        if (close.size() > 3) close.resize(3);
+        throw Error(fmt::format("--ignore: unknown name '{}'{}", n,
+                                close.empty() ? "; expected a register, field, component, format, xstate_bv or xcomp_bv"
+                                              : "; did you mean " + quoted_choice(close) + "?"));
+    }
+}
 
 DiffResult diff_areas(const Image& a, const CpuModel& ca, const Image& b, const CpuModel& cb, const DiffOptions& opt) {
     DiffResult r;

@@ -16,13 +16,14 @@ const char* hex_style_name(HexStyle s) {
     case HexStyle::Xxd: return "xxd";
     case HexStyle::HexdumpC: return "hexdump -C";
     case HexStyle::Od: return "od";
+    case HexStyle::Xsavetool: return "xsavetool hexdump";
     }
     return "?";
 }
 
 namespace {
 
-enum class Kind : uint8_t { Blank, Text, Data, Lone, Star };
+enum class Kind : uint8_t { Blank, Text, Data, Lone, Star, Marker };
 
 struct Line {
     size_t no = 0;                 // 1-based
@@ -87,7 +88,51 @@ bool take_bytes(const std::vector<std::string_view>& toks, size_t from, Line& l)
     return true;
 }
 
+Line classify_plain(std::string_view raw, size_t no);
+
+// `xsavetool hexdump`: "OFFS  b0 b1 ...|b8 ...  annotation", a '|' before a byte where a
+// region starts, and "---- 0xOFFS  region ... ----" lines between (Kind::Marker).
+Line classify_annotated(std::string_view s, size_t no) {
+    Line l;
+    l.no = no;
+    if (s.size() > 10 && s.starts_with("---- 0x") && s.ends_with(" ----")) { l.kind = Kind::Marker; return l; }
+    size_t i = 0;
+    while (i < s.size() && !is_space(s[i])) ++i;
+    if (i < 4) return l;
+    auto off = parse_offset(s.substr(0, i));
+    if (!off) return l;
+    std::vector<uint8_t> bytes;
+    size_t end = i;
+    while (bytes.size() < 16) {
+        size_t j = end;
+        size_t spaces = 0;
+        while (j < s.size() && is_space(s[j])) ++j, ++spaces;
+        if (j < s.size() && s[j] == '|' && bytes.size()) ++j;
+        else if (spaces == 0) break;
+        if (j + 2 > s.size() || hex_digit(s[j]) < 0 || hex_digit(s[j + 1]) < 0) break;
+        if (j + 2 < s.size() && !is_space(s[j + 2])) break;
+        bytes.push_back(uint8_t(hex_digit(s[j]) << 4 | hex_digit(s[j + 1])));
+        end = j + 2;
+    }
+    // The annotation follows two or more spaces; a line with one is another format's.
+    if (bytes.empty() || end == s.size() || s.substr(end, 2) != "  ") return l;
+    l.kind = Kind::Data;
+    l.has_offset = true;
+    l.offset = *off;
+    l.style = HexStyle::Xsavetool;
+    l.bytes = std::move(bytes);
+    return l;
+}
+
 Line classify(std::string_view raw, size_t no) {
+    Line l = classify_plain(raw, no);
+    if (l.kind != Kind::Text) return l;
+    std::string_view s = trim(raw);
+    while (!s.empty() && s.front() == '>') s = trim(s.substr(1));
+    return classify_annotated(s, no);
+}
+
+Line classify_plain(std::string_view raw, size_t no) {
     Line l;
     l.no = no;
     std::string_view s = trim(raw);
@@ -209,6 +254,7 @@ struct Run {
     // Can `l` continue this run?
     bool continues(const Line& l) const {
         if (closed) return false;
+        if (l.kind == Kind::Marker) return offsets && style == HexStyle::Xsavetool;
         if (offsets)
             return l.kind == Kind::Star || l.kind == Kind::Lone || (l.kind == Kind::Data && l.has_offset && l.style == style);
         return l.kind == Kind::Lone || (l.kind == Kind::Data && !l.has_offset);
@@ -218,7 +264,7 @@ struct Run {
         last_line = l.no;
         ++lines;
         raw_bytes += l.bytes.size();
-        if (error) return;
+        if (error || l.kind == Kind::Marker) return;
         if (!offsets) {
             if (!l.odd.empty()) odd_error(l);
             else bytes.insert(bytes.end(), l.bytes.begin(), l.bytes.end());
@@ -254,12 +300,14 @@ struct Run {
 
 } // namespace
 
-HexText parse_hex_text(std::string_view text) {
+HexText parse_hex_text(std::string_view text, std::optional<size_t> block) {
     size_t nonblank = 0;
     std::optional<Run> best, cur;
+    std::vector<Run> blocks;   // runs long enough to be a buffer, in text order
     auto finish = [&] {
         if (!cur) return;
         cur->finish();
+        if (cur->raw_bytes >= kMinHexBlock) blocks.push_back(*cur);
         if (!best || cur->beats(*best)) best = std::move(cur);
         cur.reset();
     };
@@ -268,7 +316,7 @@ HexText parse_hex_text(std::string_view text) {
         if (nl == std::string_view::npos) nl = text.size();
         Line l = classify(text.substr(pos, nl - pos), no);
         pos = nl + 1;
-        if (l.kind != Kind::Blank) ++nonblank;
+        if (l.kind != Kind::Blank && l.kind != Kind::Marker) ++nonblank;   // markers: our own hexdump's
         if (cur && cur->continues(l)) {
             cur->add(l);
             continue;
@@ -283,6 +331,17 @@ HexText parse_hex_text(std::string_view text) {
     if (!best) {
         if (nonblank == 0) throw Error("no hex bytes found: the text is empty");
         throw Error(fmt::format("no hex bytes found: none of the {} non-blank lines is purely hex bytes", nonblank));
+    }
+    // Two dumps in one paste ("before:" / "after:"): which one is meant is the user's call.
+    std::string where;
+    for (const auto& b : blocks) where += fmt::format("{}{}..{}", where.empty() ? "" : ", ", b.first_line, b.last_line);
+    if (block) {
+        if (*block < 1 || *block > blocks.size())
+            throw Error(fmt::format("--block {}: the text has {} hex block{} of {} bytes or more{}{}", *block, blocks.size(),
+                                    blocks.size() == 1 ? "" : "s", kMinHexBlock, blocks.empty() ? "" : " (lines ", blocks.empty() ? "" : where + ")"));
+        best = std::move(blocks[*block - 1]);
+    } else if (blocks.size() > 1) {
+        throw Error(fmt::format("{} hex blocks found (lines {}); pick one with --block N (1..{})", blocks.size(), where, blocks.size()));
     }
     if (best->error) throw Error(*best->error);
     HexText out;

@@ -3,6 +3,7 @@
 #include "xsave/error.hpp"
 #include "xsave/numbers.hpp"
 #include "xsave/file_bytes.hpp"
+#include "xsave/names.hpp"
 
 #include <fmt/core.h>
 
@@ -154,6 +155,43 @@ std::string read_profile_file(const std::string& path) {
 
 } // namespace
 
+// Short names people use for the built-in CPUs (Intel's and AMD's code names).
+constexpr std::pair<std::string_view, std::string_view> kProfileAliases[] = {
+    {"snb-e", "sandybridge-e"}, {"skl", "skylake-client"}, {"skx", "skylake-sp"},       {"icx", "icelake-sp"},
+    {"tgl", "tigerlake"},       {"adl", "alderlake"},      {"spr", "sapphire-rapids"},  {"gnr", "granite-rapids"},
+    {"arl", "arrowlake"},       {"lnl", "lunarlake"},      {"knl", "knights-landing"},  {"glm", "goldmont"},
+    {"zen3", "zen3-milan"},     {"milan", "zen3-milan"},   {"zen4", "zen4-genoa"},      {"genoa", "zen4-genoa"},
+    {"bulldozer", "bulldozer-interlagos"}, {"interlagos", "bulldozer-interlagos"},
+};
+
+std::string builtin_profile_name(std::string_view spec) {
+    std::vector<std::string> names;
+    for (const auto& b : builtin_profiles()) {
+        if (b.name == spec) return std::string(spec);
+        names.emplace_back(b.name);
+    }
+    for (const auto& [alias, name] : kProfileAliases)
+        if (alias == spec) return std::string(name);
+    std::vector<std::string> prefixed;
+    for (const auto& n : names)
+        if (n.starts_with(spec)) prefixed.push_back(n);
+    if (prefixed.size() == 1 && !spec.empty()) return prefixed[0];
+    if (prefixed.size() > 1 && !spec.empty())
+        throw Error(fmt::format("{}: ambiguous built-in profile: {}", spec, quoted_choice(prefixed)));
+    std::vector<std::string> all = names;
+    for (const auto& a : kProfileAliases) all.emplace_back(a.first);
+    std::vector<std::string> close;
+    for (auto& c : close_names(spec, all)) {
+        for (const auto& [alias, name] : kProfileAliases)
+            if (alias == c) c = fmt::format("{} ({})", alias, name);
+        if (close.size() < 4) close.push_back(c);
+    }
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    if (!close.empty()) throw Error(fmt::format("{}: no such file or built-in profile; did you mean {}?", spec, quoted_choice(close)));
+    throw Error(fmt::format("{}: no such file or built-in profile (built-in: {})", spec, list));
+}
+
 Profile resolve_profile(const std::string& spec, const ImportOptions& opt) {
     if (spec == "host") return host_profile(opt.host);
     if (spec == "-") {
@@ -162,13 +200,8 @@ Profile resolve_profile(const std::string& spec, const ImportOptions& opt) {
         if (o.name.empty()) o.name = "stdin";
         return naming("stdin", [&] { return import_profile({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, o); });
     }
-    for (const auto& b : builtin_profiles())
-        if (b.name == spec && !std::filesystem::exists(spec)) return builtin_profile(spec);
-    if (!std::filesystem::exists(spec) && spec.find('/') == std::string::npos && spec.find('.') == std::string::npos) {
-        std::string names;
-        for (const auto& b : builtin_profiles()) names += (names.empty() ? "" : ", ") + std::string(b.name);
-        throw Error(fmt::format("{}: no such file or built-in profile (built-in: {})", spec, names));
-    }
+    if (!std::filesystem::exists(spec) && spec.find('/') == std::string::npos && spec.find('.') == std::string::npos)
+        return builtin_profile(builtin_profile_name(spec));
     std::string text = read_profile_file(spec);
     ImportOptions o = opt;
     if (o.name.empty()) o.name = std::filesystem::path(spec).stem().string();

@@ -67,10 +67,10 @@ Source named(Source s, const InputFormat& f, const OpenOptions& opt) {
     return s;
 }
 Source read_with(const InputFormat& f, std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
-    return named(f.read(bytes, SourceRequest{opt.xcr0, path, opt.cpu}), f, opt);
+    return named(f.read(bytes, SourceRequest{opt.xcr0, path, opt.cpu, opt.block}), f, opt);
 }
 Source read_dir_with(const InputFormat& f, const OpenOptions& opt, const std::string& path) {
-    return named(f.read_dir(path, SourceRequest{opt.xcr0, path, opt.cpu}), f, opt);
+    return named(f.read_dir(path, SourceRequest{opt.xcr0, path, opt.cpu, opt.block}), f, opt);
 }
 
 // A standard area of `size` bytes saved by `cpu` with an XCR0 it can read (a subset of its

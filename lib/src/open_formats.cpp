@@ -37,10 +37,10 @@ Source read_raw(std::span<const uint8_t> b, const SourceRequest& req) {
 }
 
 Source read_hex(std::span<const uint8_t> b, const SourceRequest& req) {
-    auto h = parse_hex_text({reinterpret_cast<const char*>(b.data()), b.size()});
+    auto h = parse_hex_text({reinterpret_cast<const char*>(b.data()), b.size()}, req.block);
     std::string note = fmt::format("hex text ({}), lines {}..{}, {} bytes", hex_style_name(h.style), h.first_line,
                                    h.last_line, h.bytes.size());
-    if (h.ignored_lines) note += fmt::format("; {} other lines ignored", h.ignored_lines);
+    if (h.ignored_lines) note += fmt::format("; {} other line{} ignored", h.ignored_lines, h.ignored_lines == 1 ? "" : "s");
     Source s;
     s.areas.push_back({{}, {}, std::move(h.bytes), req.xcr0, {}, {note}, {}, {}});
     return s;

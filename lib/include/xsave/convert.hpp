@@ -51,6 +51,7 @@ struct ConvertOptions {
     uint64_t drop = 0;                 // in-use components that may be discarded (--drop BITS)
     bool drop_supervisor = false;      // --drop supervisor
     bool keep_trailing = false;        // copy bytes after the input's layout to the output
+    bool drop_trailing = false;        // discard them; without either, non-zero ones are a LossError
     // Standard result: the components it holds. Default: for a compacted input its XCOMP_BV
     // user bits (what XSAVE with RFBM = that mask writes), for a standard input the target
     // CPU's enabled XCR0.

@@ -28,6 +28,10 @@ struct DiffResult {
     bool equal() const { return differences.empty(); }
 };
 
+// Throws Error for a name no register, field, view, component or header word has, with the
+// close ones: an --ignore typo would otherwise ignore nothing, silently.
+void check_ignore_names(const std::set<std::string>& names);
+
 DiffResult diff_areas(const Image& a, const CpuModel& ca, const Image& b, const CpuModel& cb, const DiffOptions& opt = {});
 
 // {"equal": bool, "differences": [{"kind", "name", "component", "a", "b", "detail", "bytes"}]}

@@ -43,6 +43,9 @@ struct BuiltinProfile {
     std::string_view json;
 };
 std::span<const BuiltinProfile> builtin_profiles();
+// The built-in profile a typed name means: a full name, an alias (spr, skx, zen4, ...) or a
+// unique prefix. Throws Error: ambiguous prefix (listing the matches), unknown (the close ones).
+std::string builtin_profile_name(std::string_view typed);
 // The built-in profile `name`, or throws Error listing what exists.
 Profile builtin_profile(std::string_view name);
 

@@ -25,6 +25,7 @@ enum class HexStyle : uint8_t {
     Xxd,        // "00000000: 7f03 0000 ...  ascii"
     HexdumpC,   // "00000000  7f 03 00 ...  |ascii|"
     Od,         // "000000 7f 03 00 ... >ascii<" (od -A x -t x1z) or any offset column without ascii
+    Xsavetool,  // `xsavetool hexdump`: "0000  7f 03 ...|00 ...  x87: fcw ..." with "---- 0x..." lines
 };
 const char* hex_style_name(HexStyle s);                           // "plain", "xxd", "hexdump -C", "od"
 
@@ -40,9 +41,13 @@ struct HexText {
 // The longest run (by bytes) of consecutive lines that are purely hex bytes, with an optional
 // offset column and ASCII column, is the buffer; "*" lines (hexdump -C, od, xxd -a) repeat the
 // line before them up to the next offset. Leading mail quote markers ("> ") are ignored.
+// Runs of kMinHexBlock bytes or more are blocks: with two or more, `block` (1-based) picks
+// one, and without it the text is refused rather than one dropped silently.
 // Throws Error: no hex lines; offsets that jump or repeat; odd digit counts; a "*" without a
-// following offset; repeats beyond kMaxHexBytes.
-HexText parse_hex_text(std::string_view text);
+// following offset; repeats beyond kMaxHexBytes; several blocks and no `block`.
+HexText parse_hex_text(std::string_view text, std::optional<size_t> block = std::nullopt);
+// An FSAVE image (108 bytes) is the smallest buffer; shorter runs are stray numbers.
+constexpr size_t kMinHexBlock = 64;
 
 // "*" expansion can claim any size; an XSAVE area is far smaller than this.
 constexpr size_t kMaxHexBytes = 4u << 20;

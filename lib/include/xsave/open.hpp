@@ -47,6 +47,7 @@ struct SourceRequest {
     std::string path;                         // the input's path ("-" for stdin)
     // --cpuid: formats that lay out the area themselves (CRIU) must use this model's offsets.
     std::shared_ptr<const CpuModel> cpu = nullptr;
+    std::optional<size_t> block;              // --block: hex text with several dumps, 1-based
 };
 
 // A row of the input table. `detect` is a cheap content test (nullptr: only by name);
@@ -76,6 +77,7 @@ struct OpenOptions {
     std::string thread = "all";               // multi-area inputs: all, or a thread/vCPU id
     std::shared_ptr<const CpuModel> cpu;      // --cpuid: the layout every area is read with
     std::optional<uint64_t> xcr0;             // --xcr0
+    std::optional<size_t> block;              // --block: which dump of a hex text, 1-based
 };
 
 struct Area {
