@@ -28,6 +28,7 @@ Outcome by_plan(const AreaView& in, const CpuModel& from, const CpuModel& to, Fo
     ConvertOptions opt;
     opt.drop = drop;
     opt.keep_trailing = keep_trailing;
+    opt.drop_trailing = true;   // as the reference engine does; the refusal has its own tests
     Outcome o;
     try {
         ConvertResult r;
