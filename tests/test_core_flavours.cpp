@@ -15,6 +15,7 @@
 //            struct elf_prstatus (pr_pid at 24 for i386 and x32), SDM Vol. 1 8.1.10 (FSAVE).
 // Real 32-bit cores come from tests/tools/fp32_crash.c where the kernel runs it (the live
 // test below skips otherwise).
+#include "crash_core.hpp"
 #include "helpers.hpp"
 #include "xsave/error.hpp"
 #include "xsave/image.hpp"
@@ -394,32 +395,7 @@ TEST_CASE("x87 in its initial state with other bytes: initial values decoded, st
 
 #if defined(FP_CRASH_M32_BIN) || defined(FP_CRASH_MX32_BIN)
 namespace {
-// Runs a crash program in a scratch dir with RLIMIT_CORE raised; empty when no core was
-// written (the kernel cannot run the binary, core_pattern pipes elsewhere, limits).
-std::vector<uint8_t> crash_core(const char* bin, const char* flag) {
-    namespace fs = std::filesystem;
-    fs::path dir = fs::temp_directory_path() / ("xsave-fp32-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        rlimit lim{RLIM_INFINITY, RLIM_INFINITY};
-        ::setrlimit(RLIMIT_CORE, &lim);
-        if (::chdir(dir.c_str()) != 0) ::_exit(3);
-        int devnull = ::open("/dev/null", O_WRONLY);
-        ::dup2(devnull, 2);
-        ::execl(bin, bin, flag, static_cast<char*>(nullptr));
-        ::_exit(126);   // exec failed: this kernel cannot run the binary
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::vector<uint8_t> bytes;
-    if (WIFSIGNALED(status) && WCOREDUMP(status))
-        for (const auto& e : fs::directory_iterator(dir))
-            if (e.path().filename().string().rfind("core", 0) == 0) bytes = testing::read_bytes(e.path().string());
-    fs::remove_all(dir);
-    return bytes;
-}
+std::vector<uint8_t> crash_core(const char* bin, const char* flag) { return testing::crash_core(bin, flag, "fp32"); }
 
 void check_fp32_core(const std::vector<uint8_t>& bytes, CoreAbi abi) {
     auto core = read_elf_core(bytes);

@@ -1,5 +1,6 @@
 // ELF core files: real cores written on this machine (kernel and gdb 13 gcore) by
 // tests/tools/zmm_crash, malformed cores, and fresh cores made at run time.
+#include "crash_core.hpp"
 #include "helpers.hpp"
 #include "xsave/error.hpp"
 #include "xsave/image.hpp"
@@ -203,32 +204,7 @@ TEST_CASE("every truncation and random corruption of a core is parsed or rejecte
 
 #ifdef ZMM_CRASH_BIN
 namespace {
-// Runs zmm_crash in a fresh directory with RLIMIT_CORE raised; returns the core's bytes, or
-// empty when the kernel wrote none (core_pattern piping to a handler, limits, no AVX-512).
-std::vector<uint8_t> make_core(const char* flag) {
-    namespace fs = std::filesystem;
-    fs::path dir = fs::temp_directory_path() / ("xsave-core-" + std::to_string(::getpid()) + (flag ? "-v" : ""));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        rlimit lim{RLIM_INFINITY, RLIM_INFINITY};
-        ::setrlimit(RLIMIT_CORE, &lim);
-        if (::chdir(dir.c_str()) != 0) ::_exit(3);
-        int devnull = ::open("/dev/null", O_WRONLY);
-        ::dup2(devnull, 2);
-        ::execl(ZMM_CRASH_BIN, ZMM_CRASH_BIN, flag, static_cast<char*>(nullptr));
-        ::_exit(3);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::vector<uint8_t> bytes;
-    if (WIFSIGNALED(status) && WCOREDUMP(status))
-        for (const auto& e : fs::directory_iterator(dir))
-            if (e.path().filename().string().rfind("core", 0) == 0) bytes = read_bytes(e.path().string());
-    fs::remove_all(dir);
-    return bytes;
-}
+std::vector<uint8_t> make_core(const char* flag) { return testing::crash_core(ZMM_CRASH_BIN, flag, flag ? "core-v" : "core"); }
 } // namespace
 
 TEST_CASE("a fresh core from zmm_crash holds the known values in both threads", "[core][live]") {
