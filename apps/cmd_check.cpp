@@ -238,8 +238,7 @@ void run_check(const CheckCmdOptions& o) {
             CheckResult r = check_area(bytes, cpu, co);
             if (in.kind == "cloud-hypervisor") add_cloudhv_rules(area, cpu, r);
             if (area.nested && co.target == Target::Kvm) add_nested_rules(area, o, r);
-            uint64_t xstate_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXstateBvOffset], 8) : 0;
-            uint64_t xcomp_bv = bytes.size() >= kExtendedOffset ? load_le(&bytes[kXcompBvOffset], 8) : 0;
+            const auto [xstate_bv, xcomp_bv] = header_words(bytes);
             std::optional<OnCpu> oc;
             if (o.on_cpu) oc = run_on_cpu(o, bytes, co, r);
 

@@ -4,6 +4,7 @@
 // the options do not allow throws std::runtime_error.
 #include "xsave/components.hpp"
 #include "xsave/image.hpp"
+#include "model/bytes.hpp"
 
 #include <algorithm>
 #include <cstring>

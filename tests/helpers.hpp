@@ -16,6 +16,13 @@
 
 #include "skips.hpp"
 #include "xsave/error.hpp"
+#include "model/bytes.hpp"   // load_le: internal, the tests are white-box
+
+// Where the build put things (tests/paths.cpp, the one file that knows absolute paths, so
+// every other test object is the same in any checkout and hits the compiler cache).
+extern const char* const kTestDataDir;
+extern const char* const kSharedDir;
+extern const char* const kToolBinary;
 
 namespace testing {
 
@@ -29,9 +36,9 @@ inline std::string error_of(const std::function<void()>& f) {
     return "(no error)";
 }
 
-inline std::string data_path(const std::string& rel) { return std::string(XSAVE_TEST_DATA) + "/" + rel; }
-inline std::string shared_path(const std::string& rel) { return std::string(XSAVE_SHARED_DIR) + "/" + rel; }
-inline bool have_shared() { return std::filesystem::is_directory(XSAVE_SHARED_DIR "/corpus"); }
+inline std::string data_path(const std::string& rel) { return std::string(kTestDataDir) + "/" + rel; }
+inline std::string shared_path(const std::string& rel) { return std::string(kSharedDir) + "/" + rel; }
+inline bool have_shared() { return std::filesystem::is_directory(std::string(kSharedDir) + "/corpus"); }
 
 // A file name in the temporary directory, unique to this process.
 inline std::string tmp_path(const std::string& name) {
@@ -79,7 +86,7 @@ inline RunResult run_tool(const std::string& args, const std::string& stdin_file
     static int counter = 0;
     auto dir = std::filesystem::temp_directory_path();
     std::string base = (dir / ("xsavetool-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++))).string();
-    std::string cmd = std::string(XSAVETOOL_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
+    std::string cmd = std::string(kToolBinary) + " " + args + " >" + base + ".out 2>" + base + ".err";
     if (!stdin_file.empty()) cmd += " <" + shell_quote(stdin_file);
     else cmd += " </dev/null";
     int rc = std::system(("env -u NO_COLOR " + cmd).c_str());

@@ -3,6 +3,7 @@
 // arch/x86/include/uapi/asm/kvm.h; struct vmcs12 offsets from vmcs12.h CHECK_OFFSET; struct
 // vmcb from asm/svm.h), written with literal offsets so the tests do not read our own tables.
 #include "xsave/image.hpp"
+#include "model/bytes.hpp"
 
 #include <cstdint>
 #include <vector>

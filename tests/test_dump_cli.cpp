@@ -79,9 +79,9 @@ TEST_CASE("bad input ends with exit code 2 and one line naming the file and what
     r = run_tool("dump /nonexistent/x.bin" + profile());
     CHECK(r.status == 2);
     CHECK(r.err == "xsavetool: /nonexistent/x.bin: cannot open: No such file or directory\n");
-    r = run_tool("dump " + shell_quote(std::string(XSAVE_TEST_DATA)) + profile());
+    r = run_tool("dump " + shell_quote(std::string(kTestDataDir)) + profile());
     CHECK(r.status == 2);
-    CHECK(r.err == "xsavetool: " + std::string(XSAVE_TEST_DATA) + ": is a directory, expected a file\n");
+    CHECK(r.err == "xsavetool: " + std::string(kTestDataDir) + ": is a directory, expected a file\n");
     r = run_tool("dump");
     CHECK(r.status == 2);
     CHECK(r.err == "xsavetool: file is required\n");

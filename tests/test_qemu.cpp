@@ -90,7 +90,7 @@ TEST_CASE("qemu: the committed TCG stream matches QEMU's info registers", "[qemu
 TEST_CASE("qemu: a fresh stream from qemu-system-x86_64 matches its info registers", "[qemu][slow]") {
     if (std::system("command -v qemu-system-x86_64 >/dev/null 2>&1") != 0) SKIP_TEST("qemu-system-x86_64 is not installed");
     auto dir = std::filesystem::temp_directory_path() / ("xsavetool-qemu-" + std::to_string(::getpid()));
-    std::string script = std::string(XSAVE_TEST_DATA) + "/../tests/tools/qemu_stream.py";
+    std::string script = std::string(kTestDataDir) + "/../tests/tools/qemu_stream.py";
     int rc = std::system(("python3 " + shell_quote(script) + " " + shell_quote(dir.string()) + " --mem 32").c_str());
     if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) SKIP_TEST("qemu_stream.py: a tool is missing");
     REQUIRE(rc == 0);

@@ -2,7 +2,6 @@
 // An XSAVE area read from bytes: its format, header and layout.
 #include "xsave/layout.hpp"
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -11,24 +10,6 @@
 #include <vector>
 
 namespace xsave {
-
-// n <= 8. On a little-endian host one unaligned load or store (these sit on hot paths).
-inline uint64_t load_le(const uint8_t* p, unsigned n) {
-    uint64_t v = 0;
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(&v, p, n);
-    } else {
-        for (unsigned i = 0; i < n; ++i) v |= uint64_t(p[i]) << (8 * i);
-    }
-    return v;
-}
-inline void store_le(uint8_t* p, uint64_t v, unsigned n) {
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(p, &v, n);
-    } else {
-        for (unsigned i = 0; i < n; ++i) p[i] = uint8_t(v >> (8 * i));
-    }
-}
 
 constexpr unsigned kXstateBvOffset = 512;
 constexpr unsigned kXcompBvOffset = 520;
@@ -70,9 +51,27 @@ struct Image {
 // (when given) receives how the layout was chosen. No allocation unless a note is made.
 AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {},
                       std::vector<std::string>* notes = nullptr);
+// XSTATE_BV and XCOMP_BV as the header holds them, without judging them; zeros for an area
+// shorter than its header.
+struct HeaderWords {
+    uint64_t xstate_bv = 0;
+    uint64_t xcomp_bv = 0;
+};
+HeaderWords header_words(std::span<const uint8_t> area);
+
 // Reads the header and picks the layout. Throws Error for an area too short for its
 // header or layout (naming the missing component and offsets) or naming components
 // the profile cannot place.
 Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {});
+
+// What follows a layout of `layout_size` bytes in a buffer (KVM pads to 4096, WHPX to 844).
+struct Trailing {
+    size_t total = 0;          // bytes after the layout
+    size_t zero = 0;           // of those, bytes that are zero
+    size_t nonzero = 0;        // total - zero
+    std::optional<size_t> first_nonzero;   // buffer offset of the first non-zero trailing byte
+    bool is_padding() const { return total > 0 && nonzero == 0; }
+};
+Trailing trailing_bytes(std::span<const uint8_t> bytes, size_t layout_size);
 
 } // namespace xsave

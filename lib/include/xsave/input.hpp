@@ -146,14 +146,5 @@ SigFrame read_sigframe(std::span<const uint8_t> bytes);
 
 constexpr size_t kKvmXsaveSize = 4096;   // struct kvm_xsave
 
-// What follows a layout of `layout_size` bytes in a buffer (KVM pads to 4096, WHPX to 844).
-struct Trailing {
-    size_t total = 0;          // bytes after the layout
-    size_t zero = 0;           // of those, bytes that are zero
-    size_t nonzero = 0;        // total - zero
-    std::optional<size_t> first_nonzero;   // buffer offset of the first non-zero trailing byte
-    bool is_padding() const { return total > 0 && nonzero == 0; }
-};
-Trailing trailing_bytes(std::span<const uint8_t> bytes, size_t layout_size);
 
 } // namespace xsave

@@ -4,11 +4,8 @@
 #include "xsave/profile.hpp"
 
 #include <array>
-#include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,7 +79,6 @@ struct Layout {
 
 // Conversion plans into a model's layouts (lib/src/convert_plan.cpp).
 struct PlanCache;
-std::shared_ptr<PlanCache> make_plan_cache();
 
 // What a profile says about XSAVE: supported masks, features, per-component geometry.
 // Layouts are computed once per (format, mask) and cached.
@@ -111,14 +107,10 @@ public:
         return f == Format::Standard ? standard(mask) : compacted(mask);
     }
     // Conversion plans whose target is one of this model's layouts.
-    PlanCache& plans() const { return *plans_; }
+    PlanCache& plans() const;   // ops/convert_plan.cpp: made on first use
 
 private:
-    struct Entry {
-        uint64_t key;
-        Layout layout;
-    };
-    static constexpr unsigned kRecentSlots = 16;
+    struct LayoutCache;   // layout.cpp: a map behind a mutex, with lock-free recent hits
     Layout build(Format f, uint64_t mask) const;
     const Layout& cached(Format f, uint64_t mask) const;
     const Layout& cached_slow(Format f, uint64_t mask) const;
@@ -127,14 +119,10 @@ private:
     uint32_t leaf1_eax_ = 0;
     Geometry geom_{};
     std::vector<std::string> warnings_;
-    mutable std::mutex mu_;
-    mutable std::map<std::pair<int, uint64_t>, std::unique_ptr<Entry>> cache_;
-    // Lock-free hits for the hot path: entries are immutable and live as long as the model.
-    mutable std::array<std::array<std::atomic<const Entry*>, kRecentSlots>, 2> recent_{};
-    std::shared_ptr<PlanCache> plans_ = make_plan_cache();
+    std::shared_ptr<LayoutCache> layouts_;
 };
 
-// This machine's model (its XSAVE CPUID leaves), built once per process; nullptr where CPUID
+// This machine's model (its XSAVE CPUID leaves), built once per process (profiles/host_profile.cpp); nullptr where CPUID
 // cannot describe XSAVE.
 std::shared_ptr<const CpuModel> host_model();
 

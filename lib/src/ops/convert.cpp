@@ -1,0 +1,299 @@
+// The conversion engine: lays an input area out in a target layout the way XSAVE (standard)
+// or XSAVEC (compacted) on the target would have written it, by running a cached plan.
+#include "xsave/convert.hpp"
+#include "model/bytes.hpp"
+
+#include "ops/convert_plan.hpp"
+
+#include "xsave/components.hpp"
+#include "xsave/error.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace xsave {
+namespace {
+
+constexpr unsigned kX87End = kX87Span.end(), kXmm = kXmmSpan.offset, kXmmEnd = kXmmSpan.end();
+constexpr unsigned kSseSidecarSize = 256 + 8;
+
+bool all_zero(const uint8_t* p, size_t n) {
+    return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+}
+
+uint64_t supervisor_bits(const CpuModel& cpu) {
+    uint64_t m = cpu.supported_xss();
+    for (unsigned b = 0; b < 63; ++b)
+        if (const ComponentInfo* c = component_info(b); c && c->supervisor) m |= 1ull << b;
+    return m;
+}
+
+// "AMX TILECFG (bit 17) and AMX TILEDATA (bit 18)"
+std::string describe(uint64_t bits) {
+    std::string r;
+    unsigned n = unsigned(__builtin_popcountll(bits)), i = 0;
+    for (unsigned b = 0; b < 63; ++b) {
+        if (!(bits >> b & 1)) continue;
+        if (i) r += i + 1 == n ? " and " : ", ";
+        r += fmt::format("{} (bit {})", component_name(b), b);
+        ++i;
+    }
+    return r;
+}
+
+// "--drop tilecfg,tiledata"
+std::string drop_flag(uint64_t bits) { return "--drop " + mask_aliases(bits); }
+
+// A component's bytes as the sidecar stores them.
+std::vector<uint8_t> extract(const uint8_t* p, const Layout& L, unsigned bit) {
+    if (bit == 0) return {p, p + kX87End};
+    if (bit == 1) {
+        std::vector<uint8_t> v(p + kXmm, p + kXmmEnd);
+        v.insert(v.end(), p + kMxcsrOffset, p + kMxcsrOffset + 8);
+        return v;
+    }
+    return {p + L.offset[bit], p + L.offset[bit] + L.size[bit]};
+}
+
+size_t sidecar_size(const Layout& T, unsigned bit) {
+    return bit == 0 ? kX87End : bit == 1 ? kSseSidecarSize : T.size[bit];
+}
+
+// Standard form: the mask the result holds.
+// Same CPU: what the input holds (a compacted area's XCOMP_BV is the XCR0 XSAVEC ran with).
+// Another CPU: its enabled XCR0, so A -> B -> A comes back at A's size.
+uint64_t default_standard_mask(const AreaView& in, const CpuModel& to, bool same_cpu) {
+    if (!same_cpu) return to.enabled_xcr0();
+    if (in.format == Format::Compacted) return (in.xcomp_bv & ~kCompactedBit) & to.supported_xcr0();
+    return in.layout->mask;
+}
+
+const std::vector<uint8_t>& from_side(const Sidecar& s, unsigned bit) {
+    for (const SidecarComponent& c : s.components)
+        if (c.bit == bit) return c.bytes;
+    throw Error("sidecar: internal lookup failed");   // unreachable: callers ask only for present bits
+}
+
+// Components the sidecar puts back; throws when one does not fit the target or collides.
+uint64_t sidecar_bits(const Sidecar* s, const Layout& T, uint64_t use) {
+    uint64_t side = 0;
+    if (!s) return 0;
+    for (const SidecarComponent& c : s->components) {
+        if (c.bit >= 63 || !T.has(c.bit))
+            throw Error(fmt::format("sidecar: {} (bit {}) has no place in the target {} layout 0x{:x}",
+                                    component_name(c.bit), c.bit, format_name(T.format), T.mask));
+        if (c.bytes.size() != sidecar_size(T, c.bit))
+            throw Error(fmt::format("sidecar: {} (bit {}) has {} bytes; the target layout needs {}",
+                                    component_name(c.bit), c.bit, c.bytes.size(), sidecar_size(T, c.bit)));
+        if (use >> c.bit & 1)
+            throw Error(fmt::format("sidecar: {} (bit {}) is also in use in the input; refusing to choose",
+                                    component_name(c.bit), c.bit));
+        side |= 1ull << c.bit;
+    }
+    return side;
+}
+
+// In-use components the target cannot take as they are: refused unless allowed.
+uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuModel& from, const ConvertOptions& opt) {
+    uint64_t lacking = use & ~T.mask;
+    uint64_t mismatch = 0;
+    for (uint64_t m = use & T.mask & ~uint64_t(3); m; m &= m - 1) {
+        unsigned b = unsigned(__builtin_ctzll(m));
+        if (T.size[b] != S.size[b]) mismatch |= 1ull << b;
+    }
+    if (!(lacking | mismatch)) return 0;
+    const bool to_compacted = T.format == Format::Compacted;
+    const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0);
+    if (uint64_t bad = lacking & ~allowed) {
+        const uint64_t sup = bad & supervisor_bits(from);
+        bool many = __builtin_popcountll(bad) > 1;
+        std::string why = (!to_compacted && sup == bad) ? "standard form has no place for supervisor state"
+                                                         : fmt::format("the target layout lacks {}", many ? "them" : "it");
+        throw LossError(fmt::format("{} {} in use but {}; {}{} discards {}", describe(bad), many ? "are" : "is", why,
+                                drop_flag(bad), sup ? " or --drop supervisor" : "", many ? "them" : "it"));
+    }
+    if (uint64_t bad = mismatch & ~allowed) {
+        unsigned b = unsigned(__builtin_ctzll(bad));
+        throw LossError(fmt::format("{} is in use but is {} bytes here and {} bytes in the target layout; {} discards it",
+                                describe(1ull << b), S.size[b], T.size[b], drop_flag(bad)));
+    }
+    return (lacking | mismatch) & use;
+}
+
+// Non-zero bytes after the layout are data (zero padding, as KVM's 4096-byte buffers have,
+// is not): refused unless the caller chose to copy or discard them.
+[[gnu::noinline]] void check_trailing(std::span<const uint8_t> b, size_t layout_size) {
+    size_t nonzero = 0, first = 0;
+    for (size_t i = b.size(); i-- > layout_size;)
+        if (b[i]) ++nonzero, first = i;
+    if (!nonzero) return;
+    const size_t n = b.size() - layout_size;
+    throw LossError(fmt::format("{} trailing byte{} after the {}-byte layout, {} of them non-zero (the first at offset 0x{:x}) "
+                                "would be lost; --keep-trailing copies them, --drop trailing discards them",
+                                n, n == 1 ? "" : "s", layout_size, nonzero, first));
+}
+
+// What one call knows besides its plan.
+struct Call {
+    const AreaView& in;
+    const CpuModel& from;
+    const ConvertOptions& opt;
+    std::span<uint8_t>* out;
+    uint32_t mxcsr;
+    bool src_mxcsr_saved;
+};
+
+// Writes the result into `*out` (into r.bytes when `out` is null) by running the plan: its
+// runs and its header write every byte of the body once; FCW, MXCSR and MXCSR_MASK are
+// stored over them.
+[[gnu::always_inline]] inline ConvertResult execute(const Call& c, const ConvertPlan& plan) {
+    const AreaView& in = c.in;
+    const ConvertOptions& opt = c.opt;
+    const Layout& S = *in.layout;
+    const Layout& T = *plan.key.target;
+    const uint8_t* p = in.bytes.data();
+    ConvertResult r;
+    r.layout = &T;
+    if (plan.lossy) {
+        const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(c.from) : 0);
+        if (plan.lossy & ~allowed) check_losses(plan.key.use, S, T, c.from, opt);   // throws, naming them
+        r.dropped = plan.lossy;
+        if (opt.sidecar_out)
+            for (uint64_t m = r.dropped; m; m &= m - 1) {
+                unsigned b = unsigned(__builtin_ctzll(m));
+                opt.sidecar_out->components.push_back({b, component_name(b), extract(p, S, b)});
+            }
+    }
+    r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
+    if (r.trailing && !opt.keep_trailing && !opt.drop_trailing) check_trailing(in.bytes, S.total_size);
+    r.size = plan.body + (opt.keep_trailing ? r.trailing : 0);
+    std::span<uint8_t>* out = c.out;
+    if (out && out->size() < r.size)
+        throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out->size(), format_name(T.format), r.size));
+    if (!out) r.bytes.resize(r.size);
+    uint8_t* o = out ? out->data() : r.bytes.data();
+
+    for (const PlanRun *run = plan.runs.data(), *e = run + plan.count; run != e; ++run) {
+        if (run->src == kZeroRun) std::memset(o + run->dst, 0, run->n);
+        else std::memcpy(o + run->dst, p + run->src, run->n);
+    }
+    if (const uint64_t side = plan.key.side) {
+        for (uint64_t m = side & ~uint64_t(3); m; m &= m - 1) {
+            unsigned b = unsigned(__builtin_ctzll(m));
+            std::memcpy(o + T.offset[b], from_side(*opt.sidecar_in, b).data(), T.size[b]);
+        }
+        if (side & 1) std::memcpy(o, from_side(*opt.sidecar_in, 0).data(), kX87End);
+    }
+    if (plan.fcw_init) store_le(o, kFcwInit, 2);
+    if (plan.key.side & 2) {
+        const auto& v = from_side(*opt.sidecar_in, 1);
+        std::memcpy(o + kXmm, v.data(), 256);
+        std::memcpy(o + kMxcsrOffset, v.data() + 256, 8);
+    } else {
+        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : c.mxcsr, 4);
+        // MXCSR_MASK is not state: as stored, unless the input never had it written.
+        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
+        if (!c.src_mxcsr_saved) mask = c.from.profile().mxcsr_mask.value_or(mask);
+        store_le(o + kMxcsrMaskOffset, mask, 4);
+    }
+    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+    r.xstate_bv = plan.xstate_bv;
+    r.xcomp_bv = plan.xcomp_bv;
+    r.restored = plan.key.side;
+    if (opt.keep_trailing && r.trailing) std::memcpy(o + plan.body, p + S.total_size, r.trailing);
+    return r;
+}
+
+// A source layout no cache may key on, or a full cache: a plan of this call's own.
+[[gnu::noinline]] ConvertResult execute_uncached(const Call& c, const PlanKey& key) {
+    auto plan = std::make_unique<ConvertPlan>();
+    build_plan(*c.in.layout, key, *plan);
+    return execute(c, *plan);
+}
+
+// Lays `in` out in `T` (a layout of `to`) as XSAVE (standard) or XSAVEC (compacted) on the
+// target would have written it. Decisions that depend on the bytes are made here; the rest
+// are the plan's.
+ConvertResult convert(const AreaView& in, const CpuModel& from, const CpuModel& to, const Layout& T,
+                      const ConvertOptions& opt, std::span<uint8_t>* out) {
+    const Layout& S = *in.layout;
+    const uint8_t* p = in.bytes.data();
+    const bool to_compacted = T.format == Format::Compacted;
+
+    if (in.xstate_bv & kCompactedBit)
+        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} sets bit 63", kXstateBvOffset, in.xstate_bv));
+    if (uint64_t extra = in.xstate_bv & ~S.mask)
+        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} marks {} in use, but the {} layout 0x{:x} has no place for it{}",
+                                kXstateBvOffset, in.xstate_bv, describe(extra), format_name(in.format), S.mask,
+                                in.format == Format::Standard ? " (--xcr0 gives the mask the area was saved with)" : ""));
+
+    // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
+    const bool src_mxcsr_saved = in.format == Format::Standard || in.in_use(1);
+    const uint32_t mxcsr = src_mxcsr_saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
+
+    uint64_t use = in.xstate_bv;
+    // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
+    if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
+    // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
+    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
+    if (!to_compacted && in.format == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit &&
+        all_zero(p + kXmm, kXmmEnd - kXmm))
+        use &= ~uint64_t(2);
+
+    const PlanKey key{S.id.value, &T, use, opt.sidecar_in ? sidecar_bits(opt.sidecar_in, T, use) : 0};
+    const Call call{in, from, opt, out, mxcsr, src_mxcsr_saved};
+    if (const ConvertPlan* plan = find_plan(to.plans(), S, key)) return execute(call, *plan);
+    return execute_uncached(call, key);
+}
+
+ConvertResult compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt,
+                        std::span<uint8_t>* out) {
+    xcomp_bv &= ~kCompactedBit;
+    return convert(in, cpu, cpu, cpu.compacted(xcomp_bv), opt, out);
+}
+
+ConvertResult standard(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt, std::span<uint8_t>* out) {
+    uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, cpu, true);
+    return convert(in, cpu, cpu, cpu.standard(mask), opt, out);
+}
+
+ConvertResult relaid(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                     const ConvertOptions& opt, std::span<uint8_t>* out) {
+    if (target == Format::Standard) {
+        uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, to, false);
+        return convert(in, from, to, to.standard(mask), opt, out);
+    }
+    uint64_t xcomp = opt.xcomp_bv ? *opt.xcomp_bv : compute_xcomp_bv(in, to, {});
+    xcomp &= ~kCompactedBit;
+    return convert(in, from, to, to.compacted(xcomp), opt, out);
+}
+
+} // namespace
+
+ConvertResult to_compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt) {
+    return compacted(in, cpu, xcomp_bv, opt, nullptr);
+}
+ConvertResult to_standard(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt) {
+    return standard(in, cpu, opt, nullptr);
+}
+ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                       const ConvertOptions& opt) {
+    return relaid(in, from, to, target, opt, nullptr);
+}
+
+ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                                const ConvertOptions& opt) {
+    return compacted(in, cpu, xcomp_bv, opt, &out);
+}
+ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
+    return standard(in, cpu, opt, &out);
+}
+ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                            std::span<uint8_t> out, const ConvertOptions& opt) {
+    return relaid(in, from, to, target, opt, &out);
+}
+
+} // namespace xsave
