@@ -289,6 +289,32 @@ void bm_convert_body(benchmark::State& st, const Prepared* p) {
     }
     set_counters(st, p->standard.size(), a0);
 }
+// *_plan: the same conversions through a Converter made once (what a VMM converting every
+// vCPU of one shape does): no inspect_area, no layout lookups per buffer.
+void run_converter(benchmark::State& st, const Prepared* p, const xsave::Converter& c, const std::vector<uint8_t>& in) {
+    Out out = out_buffer();
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        auto r = c.run(in, out);
+        benchmark::DoNotOptimize(r.size);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), a0);
+}
+void bm_compact_plan_body(benchmark::State& st, const Prepared* p) {
+    const xsave::CpuModel& cpu = *p->cpu;
+    run_converter(st, p, xsave::Converter(cpu, cpu.standard(p->shape->mask), cpu, cpu.compacted(p->shape->mask)), p->standard);
+}
+void bm_standard_plan_body(benchmark::State& st, const Prepared* p) {
+    const xsave::CpuModel& cpu = *p->cpu;
+    run_converter(st, p, xsave::Converter(cpu, cpu.compacted(p->shape->mask), cpu, cpu.standard(p->shape->mask)), p->compacted);
+}
+void bm_convert_plan_body(benchmark::State& st, const Prepared* p) {
+    xsave::ConvertOptions opt;
+    opt.drop = p->shape->mask & ~p->to->supported_xcr0();
+    const xsave::Layout& T = p->to->standard(p->shape->mask & p->to->supported_xcr0());
+    run_converter(st, p, xsave::Converter(*p->cpu, p->cpu->standard(p->shape->mask), *p->to, T, opt), p->standard);
+}
 void bm_decode_body(benchmark::State& st, const Prepared* p) {
     uint64_t a0 = g_allocs.load();
     for (auto _ : st) {
@@ -408,6 +434,9 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("standard/" + b).c_str(), guarded<bm_standard_body>, p);
         benchmark::RegisterBenchmark(("standard_alloc/" + b).c_str(), guarded<bm_standard_alloc_body>, p);
         benchmark::RegisterBenchmark(("convert/" + b).c_str(), guarded<bm_convert_body>, p);
+        benchmark::RegisterBenchmark(("compact_plan/" + b).c_str(), guarded<bm_compact_plan_body>, p);
+        benchmark::RegisterBenchmark(("standard_plan/" + b).c_str(), guarded<bm_standard_plan_body>, p);
+        benchmark::RegisterBenchmark(("convert_plan/" + b).c_str(), guarded<bm_convert_plan_body>, p);
         benchmark::RegisterBenchmark(("decode/" + b).c_str(), guarded<bm_decode_body>, p);
         benchmark::RegisterBenchmark(("validate/" + b).c_str(), guarded<bm_validate_body>, p);
         benchmark::RegisterBenchmark(("cpuid_per_call/compact/" + b).c_str(), bm_cpuid_compact, p);

@@ -9,6 +9,7 @@
 #include "xsave/random_state.hpp"
 
 #include <catch2/catch.hpp>
+#include <span>
 #include <thread>
 
 using namespace xsave;
@@ -77,6 +78,64 @@ TEST_CASE("conversions into the caller's buffer write every byte once and equal 
         CHECK(r.size == 0x988);
         CHECK(g == relayout(v, spr, genoa, Format::Standard, drop_amx).bytes);
     }
+}
+
+TEST_CASE("a Converter made once gives, per buffer, exactly what the *_into forms give") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    const Layout& std_spr = spr.standard(0x602E7);
+    const Layout& cmp_spr = spr.compacted(0x602E7);
+    Converter compact(spr, std_spr, spr, cmp_spr);
+    Converter standard(spr, cmp_spr, spr, std_spr);
+    ConvertOptions drop_amx;
+    drop_amx.drop = 0x60000;
+    Converter migrate(spr, std_spr, genoa, genoa.standard(0x2E7), drop_amx);
+    CHECK(migrate.target().total_size == 0x988);
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+        uint64_t bv = (0x602E7 & (seed * 0x9E3779B97F4A7C15ull >> 20)) | (seed & 1);
+        auto s = random_standard_state(spr, 0x602E7, seed, {.xstate_bv = bv});
+        CAPTURE(seed, bv);
+        AreaView v = inspect_area(s, spr);
+        auto want = to_compacted(v, spr, 0x602E7);
+        auto got = poisoned(want.size + 16);
+        auto r = compact.run(s, got);
+        REQUIRE(r.size == want.size);
+        CHECK(std::equal(want.bytes.begin(), want.bytes.end(), got.begin()));
+        CHECK(got[want.size] == 0xA5);
+        CHECK(r.xcomp_bv == want.xcomp_bv);
+
+        auto back = poisoned(s.size());
+        CHECK(standard.run(want.bytes, back).size == s.size());
+        CHECK(back == to_standard(inspect_area(want.bytes, spr), spr).bytes);
+
+        auto g = poisoned(0x988);
+        auto m = migrate.run(s, g);
+        CHECK(m.dropped == (bv & 0x60000));
+        CHECK(g == relayout(v, spr, genoa, Format::Standard, drop_amx).bytes);
+    }
+}
+
+TEST_CASE("a Converter refuses buffers of another shape and layouts of another model") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    Converter compact(spr, spr.standard(0x2E7), spr, spr.compacted(0x2E7));
+    auto s = random_standard_state(spr, 0x2E7, 7);
+    auto out = poisoned(4096);
+    CHECK_THROWS_WITH(compact.run(std::span(s).first(1000), out),
+                      "1000 bytes: the converter's standard source layout 0x2e7 needs 2696");
+    auto c = to_compacted(inspect_area(s, spr, {0x2E7}), spr, 0x2E7).bytes;
+    c.resize(2696);   // long enough: the header is what gives it away
+    CHECK_THROWS_WITH(compact.run(c, out),
+                      "offset 0x208: XCOMP_BV 0x80000000000002e7 does not match the converter's standard source layout 0x2e7");
+    CHECK(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0xA5; }));
+    CHECK_THROWS_WITH(Converter(spr, genoa.standard(0x7), spr, spr.compacted(0x7)),
+                      "converter: the source layout (standard 0x7) is not one of its CPU model's");
+    // In-use MPX that Genoa lacks: refused unless dropped.
+    CpuModel skx(testing::skylake_sp());
+    Converter to_genoa(skx, skx.standard(0x2FF), genoa, genoa.standard(0x2E7));
+    auto mpx = random_standard_state(skx, 0x2FF, 9, {.xstate_bv = 0xFF});
+    CHECK_THROWS_AS(to_genoa.run(mpx, out), LossError);
+    ConvertOptions drop_mpx;
+    drop_mpx.drop = 0x18;
+    CHECK(Converter(skx, skx.standard(0x2FF), genoa, genoa.standard(0x2E7), drop_mpx).run(mpx, out).dropped == 0x18);
 }
 
 TEST_CASE("a buffer too small for the result is an error naming the size needed, and is left alone") {

@@ -92,4 +92,28 @@ ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::spa
 ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                             std::span<uint8_t> out, const ConvertOptions& opt = {});
 
+// One conversion fixed for many buffers of one shape (a VMM migrating every vCPU, a pipeline
+// over many cores): made once, then run() per buffer does only what depends on the bytes
+// (header checks, MXCSR, the loss rule) and the cached plan's copies; no inspect_area, no
+// layout lookups. The result is byte for byte what the *_into forms write.
+class Converter {
+public:
+    // `source` is a layout of `from`, `target` one of `to` (from their standard()/compacted()):
+    // an Error otherwise. `opt` is copied; its sidecar pointers must outlive the converter.
+    Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
+              const ConvertOptions& opt = {});
+    // `in` holds an area of the source layout (its header must say so) and any trailing bytes
+    // `opt` allows. Throws Error or LossError as relayout_into does.
+    ConvertResult run(std::span<const uint8_t> in, std::span<uint8_t> out) const;
+    const Layout& source() const { return *source_; }
+    const Layout& target() const { return *target_; }
+
+private:
+    const CpuModel* from_;
+    const CpuModel* to_;
+    const Layout* source_;
+    const Layout* target_;
+    ConvertOptions opt_;
+};
+
 } // namespace xsave

@@ -296,4 +296,32 @@ ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuM
     return relaid(in, from, to, target, opt, &out);
 }
 
+namespace {
+void check_owner(const CpuModel& cpu, const Layout& L, const char* which) {
+    if (&cpu.layout(L.format, L.mask) != &L)
+        throw Error(fmt::format("converter: the {} layout ({} 0x{:x}) is not one of its CPU model's", which,
+                                format_name(L.format), L.mask));
+}
+} // namespace
+
+Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
+                     const ConvertOptions& opt)
+    : from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt) {
+    check_owner(from, source, "source");
+    check_owner(to, target, "target");
+}
+
+ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
+    const Layout& S = *source_;
+    if (in.size() < S.total_size) [[unlikely]]
+        throw Error(fmt::format("{} bytes: the converter's {} source layout 0x{:x} needs {}", in.size(),
+                                format_name(S.format), S.mask, S.total_size));
+    AreaView v{in, S.format, load_le(&in[kXstateBvOffset], 8), load_le(&in[kXcompBvOffset], 8), &S};
+    const bool compacted = v.xcomp_bv & kCompactedBit;
+    if (compacted != (S.format == Format::Compacted) || (compacted && (v.xcomp_bv & ~kCompactedBit) != S.mask))
+        [[unlikely]] throw Error(fmt::format("offset 0x{:x}: XCOMP_BV 0x{:x} does not match the converter's {} source layout 0x{:x}",
+                                             kXcompBvOffset, v.xcomp_bv, format_name(S.format), S.mask));
+    return convert(v, *from_, *to_, *target_, opt_, &out);
+}
+
 } // namespace xsave
