@@ -128,6 +128,45 @@ TEST_CASE("C API: convert refuses to drop in-use AMX state unless asked, and mov
     xsave_free(out);
 }
 
+TEST_CASE("C API: a converter made once gives what xsave_convert gives, per buffer", "[c_api]") {
+    Model spr("sapphire-rapids"), genoa("zen4-genoa");
+    xsave_converter* c = nullptr;
+    xsave_error* err = nullptr;
+    REQUIRE(xsave_converter_new(spr.m, XSAVE_FORM_STANDARD, 0, genoa.m, XSAVE_FORM_STANDARD, 0, 1u << 17, &c, &err) == XSAVE_OK);
+    CHECK(xsave_converter_input_size(c) == 11008);
+    CHECK(xsave_converter_output_size(c) == xsave_model_standard_size(genoa.m));
+    auto bytes = spr_area(spr);
+    Input in(bytes, spr);
+    uint8_t* want = nullptr;
+    size_t want_size = 0;
+    REQUIRE(xsave_convert(in.in, 0, genoa.m, XSAVE_FORM_STANDARD, 1u << 17, &want, &want_size, &err) == XSAVE_OK);
+    std::vector<uint8_t> out(xsave_converter_output_size(c), 0xA5);
+    size_t written = 0;
+    REQUIRE(xsave_converter_run(c, bytes.data(), bytes.size(), out.data(), out.size(), &written, &err) == XSAVE_OK);
+    CHECK(written == want_size);
+    CHECK(std::equal(out.begin(), out.end(), want));
+    CHECK(xsave::load_le(out.data() + 0x980, 4) == 0x55555554);
+    xsave_free(want);
+
+    // An output too small, and a compacted area given to a standard converter: errors, one line each.
+    CHECK(xsave_converter_run(c, bytes.data(), bytes.size(), out.data(), 100, &written, &err) == XSAVE_E_INPUT);
+    CHECK(std::string(xsave_error_message(err)) == "output buffer of 100 bytes; the standard result needs 2440");
+    xsave_error_free(err);
+    xsave::store_le(&bytes[520], 0x80000000000202e7ull, 8);
+    CHECK(xsave_converter_run(c, bytes.data(), bytes.size(), out.data(), out.size(), &written, &err) == XSAVE_E_INPUT);
+    CHECK_THAT(xsave_error_message(err), Catch::Contains("XCOMP_BV 0x80000000000202e7 does not match"));
+    xsave_error_free(err);
+    xsave_converter_free(c);
+
+    // Without drop_mask the in-use TILECFG stops it, naming it.
+    REQUIRE(xsave_converter_new(spr.m, XSAVE_FORM_STANDARD, 0, genoa.m, XSAVE_FORM_STANDARD, 0, 0, &c, &err) == XSAVE_OK);
+    bytes = spr_area(spr);
+    CHECK(xsave_converter_run(c, bytes.data(), bytes.size(), out.data(), out.size(), &written, &err) == XSAVE_E_LOSS);
+    CHECK_THAT(xsave_error_message(err), Catch::Contains("AMX TILECFG"));
+    xsave_error_free(err);
+    xsave_converter_free(c);
+}
+
 TEST_CASE("C API: check gives the rules' verdict", "[c_api]") {
     Model host(data_path("profiles/host-epyc.json"));
     Input good(read_bytes(data_path("whpx-832.bin")), host);

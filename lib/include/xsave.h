@@ -23,7 +23,7 @@ extern "C" {
 
 /* The API version: a change of MAJOR breaks callers; MINOR adds calls. */
 #define XSAVE_API_VERSION_MAJOR 1
-#define XSAVE_API_VERSION_MINOR 0
+#define XSAVE_API_VERSION_MINOR 1
 
 typedef enum xsave_status {
     XSAVE_OK = 0,
@@ -38,6 +38,7 @@ typedef enum xsave_status {
 typedef struct xsave_error xsave_error;   /* a failure's message */
 typedef struct xsave_model xsave_model;   /* a CPU: its CPUID leaf 0xD, XCR0, IA32_XSS */
 typedef struct xsave_input xsave_input;   /* an opened input: one area per thread or vCPU */
+typedef struct xsave_converter xsave_converter;   /* one conversion, made once, run per buffer */
 
 typedef enum xsave_form { XSAVE_FORM_STANDARD = 0, XSAVE_FORM_COMPACTED = 1 } xsave_form;
 typedef enum xsave_target {
@@ -90,6 +91,24 @@ XSAVE_API const uint8_t* xsave_area_bytes(const xsave_input* in, size_t i, size_
  * are in drop_mask. The result is malloc'd: xsave_free(*out). */
 XSAVE_API xsave_status xsave_convert(const xsave_input* in, size_t i, const xsave_model* to, xsave_form form,
                                      uint64_t drop_mask, uint8_t** out, size_t* out_size, xsave_error** err);
+
+/* Since 1.1. A conversion made once for many areas of one shape (every vCPU of a VM at
+ * migration): areas laid out by `from` in from_form with from_mask (standard: the XCR0 they
+ * were saved with; compacted: XCOMP_BV; 0: the model's XCR0) become `to`'s to_form layout of
+ * to_mask (0: the model's XCR0), as XSAVE/XSAVEC on `to` writes them. In-use components the
+ * target cannot hold fail with XSAVE_E_LOSS unless their bits are in drop_mask. The converter
+ * keeps what it needs of the models. */
+XSAVE_API xsave_status xsave_converter_new(const xsave_model* from, xsave_form from_form, uint64_t from_mask,
+                                           const xsave_model* to, xsave_form to_form, uint64_t to_mask,
+                                           uint64_t drop_mask, xsave_converter** out, xsave_error** err);
+/* Bytes an area of the converter's source shape needs, and bytes its result takes. */
+XSAVE_API size_t xsave_converter_input_size(const xsave_converter* c);
+XSAVE_API size_t xsave_converter_output_size(const xsave_converter* c);
+/* Converts one area (its header must match the source shape) into out, which needs
+ * xsave_converter_output_size bytes; *written receives the result's size. No allocation. */
+XSAVE_API xsave_status xsave_converter_run(const xsave_converter* c, const uint8_t* in, size_t in_size, uint8_t* out,
+                                           size_t out_size, size_t* written, xsave_error** err);
+XSAVE_API void xsave_converter_free(xsave_converter* c);
 
 /* Would `target` on the CPU `model` describes accept area i? XSAVE_OK accepted,
  * XSAVE_REJECTED with the reasons in *report (one "rule: message" line each; xsave_free it,

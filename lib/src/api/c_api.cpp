@@ -24,6 +24,10 @@ struct xsave_model {
 struct xsave_input {
     xsave::Opened opened;
 };
+struct xsave_converter {
+    std::shared_ptr<const xsave::CpuModel> from, to;
+    xsave::Converter converter;
+};
 
 namespace {
 
@@ -182,6 +186,43 @@ xsave_status xsave_convert(const xsave_input* in, size_t i, const xsave_model* t
         return XSAVE_OK;
     });
 }
+
+xsave_status xsave_converter_new(const xsave_model* from, xsave_form from_form, uint64_t from_mask,
+                                 const xsave_model* to, xsave_form to_form, uint64_t to_mask, uint64_t drop_mask,
+                                 xsave_converter** out, xsave_error** err) {
+    if (!from || !to || !out) return fail(err, XSAVE_E_ARGUMENT, "xsave_converter_new: NULL argument");
+    return guarded(err, [&] {
+        auto layout = [](const xsave::CpuModel& cpu, xsave_form form, uint64_t mask) -> const xsave::Layout& {
+            if (!mask) mask = cpu.enabled_xcr0();
+            return form == XSAVE_FORM_COMPACTED ? cpu.compacted(mask) : cpu.standard(mask);
+        };
+        xsave::ConvertOptions opt;
+        opt.drop = drop_mask;
+        const xsave::Layout& S = layout(*from->cpu, from_form, from_mask);
+        const xsave::Layout& T = layout(*to->cpu, to_form, to_mask);
+        *out = new xsave_converter{from->cpu, to->cpu, xsave::Converter(*from->cpu, S, *to->cpu, T, opt)};
+        return XSAVE_OK;
+    });
+}
+
+size_t xsave_converter_input_size(const xsave_converter* c) { return c ? c->converter.source().total_size : 0; }
+size_t xsave_converter_output_size(const xsave_converter* c) { return c ? c->converter.target().total_size : 0; }
+
+xsave_status xsave_converter_run(const xsave_converter* c, const uint8_t* in, size_t in_size, uint8_t* out,
+                                 size_t out_size, size_t* written, xsave_error** err) {
+    if (!c || !in || !out) return fail(err, XSAVE_E_ARGUMENT, "xsave_converter_run: NULL argument");
+    return guarded(err, [&] {
+        try {
+            auto r = c->converter.run({in, in_size}, {out, out_size});
+            if (written) *written = r.size;
+        } catch (const xsave::LossError& e) {
+            return fail(err, XSAVE_E_LOSS, e.what());
+        }
+        return XSAVE_OK;
+    });
+}
+
+void xsave_converter_free(xsave_converter* c) { delete c; }
 
 xsave_status xsave_check(const xsave_input* in, size_t i, const xsave_model* model, xsave_target target, char** report,
                          xsave_error** err) {
