@@ -43,7 +43,7 @@ void same_with_o(const std::string& cmd, int status) {
 }
 } // namespace
 
-TEST_CASE("-o FILE on the printing commands writes exactly what stdout gets", "[output]") {
+TEST_CASE("output options: -o FILE on the printing commands writes exactly what stdout gets", "[output]") {
     same_with_o("dump " + kWhpx + kSpr, 0);
     same_with_o("dump " + kWhpx + kSpr + " --format json", 0);
     same_with_o("dump " + kWhpx + " " + kWhpx + kSpr + " --format jsonl", 0);
@@ -77,7 +77,7 @@ TEST_CASE("printing commands: the file gets the verdict's output; trouble writes
     CHECK(t.entries() == 2);   // report.txt, keep.txt
 }
 
-TEST_CASE("--json is --format json; the two disagreeing is exit 2", "[output]") {
+TEST_CASE("output options: --json is the short form of --format json on diff and layout", "[output]") {
     auto a = run_tool("layout --cpuid zen4-genoa --json"), b = run_tool("layout --cpuid zen4-genoa --format json");
     CHECK(a.status == 0);
     CHECK(a.out == b.out);
@@ -149,7 +149,7 @@ TEST_CASE("assemble --to standard (was --format standard), --format hex", "[outp
     CHECK(old.out.empty());
 }
 
-TEST_CASE("--save-dropped and --restore-dropped: a round trip through a CPU without SSE loses nothing", "[output]") {
+TEST_CASE("output options: --save-dropped and --restore-dropped: a round trip through a CPU without SSE loses nothing", "[output]") {
     TmpDir t;
     std::string side = shell_quote(t / "side.json"), out = shell_quote(t / "snb.bin");
     auto r = run_tool("convert " + kWhpx + kSpr + " --to-cpuid sandybridge-e --to compacted --xcomp-bv x87 --drop sse --save-dropped " + side +
@@ -197,7 +197,7 @@ TEST_CASE("old option spellings are exit 2 naming the new option", "[output]") {
     }
 }
 
-TEST_CASE("--block on an input that is not hex text is exit 2", "[output][hextext]") {
+TEST_CASE("output options: --block on an input that is not hex text is exit 2", "[output][hextext]") {
     auto r = run_tool("dump " + kWhpx + kSpr + " --block 1");
     CHECK(r.status == 2);
     CHECK(r.err == "xsavetool: " + data_path("whpx-832.bin") +
@@ -213,7 +213,7 @@ TEST_CASE("--block on an input that is not hex text is exit 2", "[output][hextex
     CHECK(h.out.find(whole.out.substr(whole.out.find("\"registers\""), 200)) != std::string::npos);
 }
 
-TEST_CASE("--help of every command lists -o and --format, and no old option name", "[output][cli]") {
+TEST_CASE("output options: --help of every command lists -o and --format, and no old option name", "[output][cli]") {
     struct Cmd { std::string name; bool format; };
     const std::vector<Cmd> writers = {{"dump", true},     {"diff", true},     {"layout", true},  {"check", true},
                                       {"hexdump", true},  {"compact", true},  {"standard", true}, {"convert", true},
