@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,18 @@ void write_output(const std::string& path, std::span<const uint8_t> bytes, bool 
 inline void write_output(const std::string& path, const std::string& text) {
     write_output(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, false);
 }
+
+// -o FILE for a command that prints (dump, diff, layout, check, hexdump): stdout is collected
+// while `run` runs and written to FILE with write_output when it returns (a verdict too);
+// trouble writes nothing. Adds -o and the renamed --output, and sets the command's callback.
+void printing_callback(CLI::App* cmd, std::function<void()> run);
+
+// A renamed option: given, it is exit 2 "OLD is now NEW" (hidden from --help), so an old
+// spelling never does something else silently.
+void renamed_option(CLI::App* cmd, const std::string& old_name, const std::string& now);
+
+// --json as the short form of --format json: the format to use, or an Error when they disagree.
+std::string json_format(bool json, const std::string& format);
 
 // Writes an XSAVE area as `output` says: "raw" bytes, "hex" (hexdump -C style, which every
 // command reads back), or "json" (the dump contract, needs `json_text`).

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <memory>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <utility>
@@ -65,7 +66,7 @@ std::string follow_links(const std::string& path) {
 void write_output(const std::string& path, std::span<const uint8_t> bytes, bool binary, bool force) {
     if (path.empty() || path == "-") {
         if (binary && !force && ::isatty(1))
-            throw xsave::Error("refusing to write raw bytes to a terminal: use -o FILE, --output hex, or --force");
+            throw xsave::Error("refusing to write raw bytes to a terminal: use -o FILE, --format hex, or --force");
         write_all(1, bytes.data(), bytes.size(), "stdout");
         return;
     }
@@ -136,6 +137,87 @@ void write_area(const std::string& path, std::span<const uint8_t> bytes, const s
     if (output == "hex") return write_output(path, hex_listing(bytes));
     if (output == "json") return write_output(path, json_text);
     write_output(path, bytes, true, force);
+}
+
+namespace {
+// fd 1 redirected to an anonymous memory file while a command prints; the destructor puts
+// the real stdout back and drops what was collected.
+class StdoutCapture {
+public:
+    StdoutCapture() {
+        std::fflush(stdout);
+        fd_ = ::memfd_create("xsavetool-output", MFD_CLOEXEC);
+        if (fd_ < 0) throw xsave::Error(fmt::format("cannot collect the output: {}", errno_text()));
+        saved_ = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+        if (saved_ < 0 || ::dup2(fd_, 1) < 0) {
+            int e = errno;
+            if (saved_ >= 0) ::close(saved_);
+            ::close(fd_);
+            throw xsave::Error(fmt::format("cannot collect the output: {}", std::strerror(e)));
+        }
+    }
+    StdoutCapture(const StdoutCapture&) = delete;
+    StdoutCapture& operator=(const StdoutCapture&) = delete;
+    ~StdoutCapture() {
+        restore();
+        ::close(fd_);
+    }
+
+    // Everything printed so far; stdout is the real one again.
+    std::vector<uint8_t> take() {
+        restore();
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) throw xsave::Error(fmt::format("cannot read the collected output: {}", errno_text()));
+        std::vector<uint8_t> out(size_t(st.st_size));
+        for (size_t got = 0; got < out.size();) {
+            ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, off_t(got));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw xsave::Error(fmt::format("cannot read the collected output: {}", errno_text()));
+            got += size_t(n);
+        }
+        return out;
+    }
+
+private:
+    void restore() {
+        if (saved_ < 0) return;
+        std::fflush(stdout);
+        ::dup2(saved_, 1);
+        ::close(saved_);
+        saved_ = -1;
+    }
+    int fd_ = -1, saved_ = -1;
+};
+} // namespace
+
+void printing_callback(CLI::App* cmd, std::function<void()> run) {
+    auto path = std::make_shared<std::string>("-");
+    cmd->add_option("-o,--out", *path, "write the output to FILE (atomically) instead of stdout");
+    renamed_option(cmd, "--output", "--format (-o FILE names the output file)");
+    cmd->callback([path, run = std::move(run)] {
+        if (*path == "-" || path->empty()) return run();
+        std::vector<uint8_t> bytes;
+        {
+            StdoutCapture cap;
+            run();
+            bytes = cap.take();
+        }
+        write_output(*path, bytes, false);
+    });
+}
+
+void renamed_option(CLI::App* cmd, const std::string& old_name, const std::string& now) {
+    cmd->add_option(
+           old_name, [old_name, now](const CLI::results_t&) -> bool { throw xsave::Error(old_name + " is now " + now); }, "")
+        ->group("")
+        ->expected(0, 1)
+        ->trigger_on_parse();
+}
+
+std::string json_format(bool json, const std::string& format) {
+    if (!json) return format;
+    if (format != "text" && format != "json") throw xsave::Error("--json and --format " + format + " disagree");
+    return "json";
 }
 
 bool use_color(const std::string& mode) {

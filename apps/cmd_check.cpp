@@ -291,5 +291,5 @@ void cli::register_check(CLI::App& app) {
     cmd->add_flag("--json", o->json, "print {\"ok\", \"target\", \"violations\": [{\"rule\", \"message\"}], ...}");
     cmd->add_option("--format", o->format, "text (default), json (as --json; several files: one array) or jsonl (one object per line per area)")
         ->check(CLI::IsMember({"text", "json", "jsonl"}));
-    cmd->callback([o] { run_check(*o); });
+    cli::printing_callback(cmd, [o] { run_check(*o); });
 }

@@ -29,12 +29,13 @@ namespace {
 
 struct OutputOptions {
     std::string path = "-";
-    std::string output = "raw";
+    std::string format = "raw";
     bool force = false;
     void add(CLI::App* cmd) {
         cmd->add_option("-o,--out", path, "output file (written atomically); - for stdout");
-        cmd->add_option("--output", output, "raw, hex or json")->check(CLI::IsMember({"raw", "hex", "json"}));
+        cmd->add_option("--format", format, "raw (default), hex or json")->check(CLI::IsMember({"raw", "hex", "json"}));
         cmd->add_flag("--force", force, "write raw bytes to a terminal");
+        cli::renamed_option(cmd, "--output", "--format (-o FILE names the output file)");
     }
 };
 
@@ -44,8 +45,8 @@ struct ConvertCmd {
     OutputOptions out;
     std::string xcomp = "xsavec";
     std::string drop;
-    std::string sidecar;       // compact: read; standard/convert: written with what was dropped
-    std::string restore;       // convert: a sidecar to put back
+    std::string save_dropped;     // standard/convert: written with what --drop discarded
+    std::string restore_dropped;  // compact/convert: such a file, put back
     bool keep_trailing = false;
     cli::ProfileOption to_profile;
     std::string to = "standard";
@@ -88,17 +89,17 @@ cli::Area load_one(const ConvertCmd& c) {
 
 void emit(const OutputOptions& o, const std::vector<uint8_t>& bytes, const xsave::CpuModel& cpu, std::optional<uint64_t> xcr0) {
     std::string json;
-    if (o.output == "json") {
+    if (o.format == "json") {
         xsave::ReadOptions ro;
         ro.xcr0 = xcr0;
         json = xsave::to_json(xsave::decode(xsave::read_image(bytes, cpu, ro), cpu)).dump(2) + "\n";
     }
-    cli::write_area(o.path, bytes, o.output, o.force, json);
+    cli::write_area(o.path, bytes, o.format, o.force, json);
 }
 
 void report(const cli::Area& a, const xsave::ConvertResult& r, const xsave::ConvertOptions& o) {
     if (r.dropped) cli::warn(fmt::format("{}: dropped in-use {} as asked", a.label, xsave::mask_names(r.dropped)));
-    if (r.restored) cli::warn(fmt::format("{}: put back {} from the sidecar", a.label, xsave::mask_names(r.restored)));
+    if (r.restored) cli::warn(fmt::format("{}: put back {} from --restore-dropped", a.label, xsave::mask_names(r.restored)));
     if (r.trailing)
         cli::warn(fmt::format("{}: {} trailing byte{} after the area{}", a.label, r.trailing, r.trailing == 1 ? "" : "s",
                               o.keep_trailing   ? ": copied (--keep-trailing)"
@@ -128,7 +129,7 @@ void run_compact(const ConvertCmd& c) {
     parse_drop(c.drop, o);
     o.keep_trailing = c.keep_trailing;
     xsave::Sidecar side;
-    if (!c.sidecar.empty()) side = read_sidecar(c.sidecar), o.sidecar_in = &side;
+    if (!c.restore_dropped.empty()) side = read_sidecar(c.restore_dropped), o.sidecar_in = &side;
     xsave::XcompRequest req = xsave::parse_xcomp_mode(c.xcomp);
     req.xcr0 = given_xcr0(c);
     xsave::ConvertResult r;
@@ -148,7 +149,7 @@ void run_standard(const ConvertCmd& c) {
     xsave::ConvertResult r;
     xsave::naming(c.file, [&] { r = xsave::to_standard(a.image, *a.cpu, o); });
     report(a, r, o);
-    write_sidecar(c.sidecar, side);
+    write_sidecar(c.save_dropped, side);
     emit(c.out, r.bytes, *a.cpu, r.layout->mask);
 }
 
@@ -204,6 +205,7 @@ void write_snapshot_dir(const std::string& from, const std::string& to,
 void run_convert_criu(const ConvertCmd& c) {
     if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
     if (c.out.path.empty() || c.out.path == "-") throw xsave::Error("convert: CRIU images need -o (a new directory, or a file for one core image)");
+    if (c.out.format != "raw") throw xsave::Error("convert: --format applies to XSAVE areas; CRIU images are written as images");
     auto in = xsave::criu::read_images(c.file);
     xsave::CpuModel to(cli::load_profile(c.to_profile.spec));
     xsave::ConvertOptions o;
@@ -226,6 +228,7 @@ void run_convert_cloudhv(const ConvertCmd& c, bool dir) {
     if (c.to_profile.spec.empty()) throw xsave::Error("convert: --to-cpuid is required");
     if (c.out.path.empty() || c.out.path == "-")
         throw xsave::Error(fmt::format("convert: a Cloud Hypervisor snapshot needs -o ({})", dir ? "a new directory" : "NEW-state.json"));
+    if (c.out.format != "raw") throw xsave::Error("convert: --format applies to XSAVE areas; a Cloud Hypervisor snapshot is written as a snapshot");
     std::string state = dir ? (std::filesystem::path(c.file) / "state.json").string() : c.file;
     auto text = cli::read_input(state, 256u << 20);
     xsave::CpuModel to(cli::load_profile(c.to_profile.spec));
@@ -278,7 +281,7 @@ void run_convert(const ConvertCmd& c) {
     o.keep_trailing = c.keep_trailing;
     xsave::Sidecar out_side, in_side;
     o.sidecar_out = &out_side;
-    if (!c.restore.empty()) in_side = read_sidecar(c.restore), o.sidecar_in = &in_side;
+    if (!c.restore_dropped.empty()) in_side = read_sidecar(c.restore_dropped), o.sidecar_in = &in_side;
     xsave::Format target = c.to == "compacted" ? xsave::Format::Compacted : xsave::Format::Standard;
     xsave::XcompRequest req = xsave::parse_xcomp_mode(c.xcomp);
     xsave::ConvertResult r;
@@ -287,7 +290,7 @@ void run_convert(const ConvertCmd& c) {
         r = xsave::relayout(a.image, *a.cpu, *to, target, o);
     });
     report(a, r, o);
-    write_sidecar(c.sidecar, out_side);
+    write_sidecar(c.save_dropped, out_side);
     std::optional<uint64_t> std_mask;
     if (target == xsave::Format::Standard) std_mask = r.layout->mask;
     emit(c.out, r.bytes, *to, std_mask);
@@ -339,14 +342,16 @@ void cli::register_convert(CLI::App& app) {
         auto* cmd = app.add_subcommand("compact", "Standard form to compacted form (as XSAVEC writes it)");
         c->add_common(cmd);
         cmd->add_option("--xcomp-bv", c->xcomp, "xsavec (default), xsaves, minimal, mshv, or a mask");
-        cmd->add_option("--sidecar", c->sidecar, "put back the components a sidecar file holds");
+        cmd->add_option("--restore-dropped", c->restore_dropped, "put back the components a --save-dropped FILE holds");
+        cli::renamed_option(cmd, "--sidecar", "--restore-dropped");
         cmd->callback([c] { run_compact(*c); });
     }
     {
         auto c = std::make_shared<ConvertCmd>();
         auto* cmd = app.add_subcommand("standard", "Compacted form to standard form (as XSAVE writes it)");
         c->add_common(cmd);
-        cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
+        cmd->add_option("--save-dropped", c->save_dropped, "save the in-use components --drop discards to this JSON file");
+        cli::renamed_option(cmd, "--sidecar", "--save-dropped");
         cmd->callback([c] { run_standard(*c); });
     }
     {
@@ -356,8 +361,10 @@ void cli::register_convert(CLI::App& app) {
         c->to_profile.add(cmd, "--to-cpuid", "target CPUID profile: host, a built-in name, or a file");
         cmd->add_option("--to", c->to, "standard (default) or compacted")->check(CLI::IsMember({"standard", "compacted"}));
         cmd->add_option("--xcomp-bv", c->xcomp, "compacted target: xsavec (default), xsaves, minimal, mshv, or a mask");
-        cmd->add_option("--sidecar", c->sidecar, "save dropped in-use components to this JSON file");
-        cmd->add_option("--restore", c->restore, "put back the components a sidecar file holds");
+        cmd->add_option("--save-dropped", c->save_dropped, "save the in-use components --drop discards to this JSON file");
+        cmd->add_option("--restore-dropped", c->restore_dropped, "put back the components a --save-dropped FILE holds");
+        cli::renamed_option(cmd, "--sidecar", "--save-dropped");
+        cli::renamed_option(cmd, "--restore", "--restore-dropped");
         cmd->callback([c] { run_convert(*c); });
     }
     {

@@ -173,12 +173,14 @@ void cli::register_cpuid(CLI::App& app) {
     cmd->require_subcommand(1);
 
     auto* cap = cmd->add_subcommand("capture", "Write this machine's CPUID profile as JSON");
-    cap->add_option("-o,--output", o->output, "output file (default: stdout)");
+    cap->add_option("-o,--out", o->output, "output file (written atomically; default: stdout)");
+    cli::renamed_option(cap, "--output", "-o");
     cap->callback([o] { run_capture(*o); });
 
     auto* imp = cmd->add_subcommand("import", "Convert a cpuid -r, AIDA64, dmesg or JSON profile to our JSON");
     imp->add_option("file", o->file, "profile text (format detected from the content); - for stdin")->required();
-    imp->add_option("-o,--output", o->output, "output file (default: stdout)");
+    imp->add_option("-o,--out", o->output, "output file (written atomically; default: stdout)");
+    cli::renamed_option(imp, "--output", "-o");
     imp->add_option("--cpu", o->cpu, "logical CPU to take from a multi-CPU dump (default 0)");
     imp->add_option("--name", o->name, "profile name to record");
     imp->add_flag("--minimal", o->minimal, "keep only leaves 0, 1, 7, 0xD, 0x80000000 and 0x80000001");

@@ -24,6 +24,7 @@ struct DiffOptions {
     std::string thread_b;          // --thread-b: B's thread or vCPU (default: --thread)
     cli::InputOptions in_a, in_b;
     bool bytes = false, json = false;
+    std::string format = "text";   // text or json (as --json)
     std::vector<std::string> ignore;
     std::string color = "auto";
 };
@@ -137,7 +138,7 @@ void run_diff(const DiffOptions& o) {
 }
 
 struct AssembleOptions {
-    std::string file, out, output = "raw", format, profile, xcomp, into;
+    std::string file, out, format = "raw", to, profile, xcomp, into;
     std::optional<uint64_t> thread;
     bool force = false;
 };
@@ -157,18 +158,18 @@ void run_assemble(const AssembleOptions& o) {
         for (const auto& n : notes) cli::warn(fmt::format("{}: {}", o.into, n));
         return cli::write_output(o.out, out, true, true);
     }
-    if (!o.format.empty()) {
-        if (o.profile.empty()) throw xsave::Error("--format needs --cpuid: the target layout comes from a CPUID profile");
+    if (!o.to.empty()) {
+        if (o.profile.empty()) throw xsave::Error("--to needs --cpuid: the target layout comes from a CPUID profile");
         xsave::CpuModel cpu(cli::load_profile(o.profile));
         xsave::Image img = xsave::naming(o.file, [&] { return xsave::read_image(bytes, cpu); });
-        if (o.format == "standard") {
+        if (o.to == "standard") {
             bytes = xsave::to_standard(img, cpu).bytes;
         } else {
             auto req = xsave::parse_xcomp_mode(o.xcomp.empty() ? "xsavec" : o.xcomp);
             bytes = xsave::to_compacted(img, cpu, xsave::compute_xcomp_bv(img, cpu, req)).bytes;
         }
     }
-    cli::write_area(o.out, bytes, o.output, o.force);
+    cli::write_area(o.out, bytes, o.format, o.force);
 }
 
 } // namespace
@@ -186,9 +187,11 @@ void cli::register_diff(CLI::App& app) {
     cmd->add_flag("--bytes", o->bytes, "raw byte-level diff, each range named");
     cmd->add_option("--ignore", o->ignore, "names to leave out: registers, components, format, xstate_bv, xcomp_bv (comma-separated)")
         ->allow_extra_args(false);
-    cmd->add_flag("--json", o->json, "JSON output");
+    cmd->add_flag("--json", o->json, "JSON output (as --format json)");
+    cmd->add_option("--format", o->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
     cmd->add_option("--color", o->color, "auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}));
-    cmd->callback([o] {
+    cli::printing_callback(cmd, [o] {
+        o->json = cli::json_format(o->json, o->format) == "json";
         o->in_b.thread = o->thread_b.empty() ? o->in_a.thread : o->thread_b;
         if (o->b.empty()) {
             if (o->thread_b.empty()) throw xsave::Error("diff: the second area is missing (or pass --thread-b to compare two threads of A)");
@@ -201,11 +204,19 @@ void cli::register_diff(CLI::App& app) {
     auto* as = app.add_subcommand("assemble", "Build an XSAVE area from `dump --json` output (edited or not)");
     as->add_option("state", a->file, "JSON as `xsavetool dump --json` writes it; - for stdin")->required();
     as->add_option("-o,--out", a->out, "output file (written atomically); default stdout");
-    as->add_option("--output", a->output, "raw, hex")->check(CLI::IsMember({"raw", "hex"}));
-    as->add_option("--format", a->format, "convert to standard or compacted form (needs --cpuid)")
+    as->add_option("--format", a->format, "raw (default) or hex")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                if (v == "standard" || v == "compacted") throw xsave::Error("--format " + v + " is now --to " + v);
+                return {};
+            },
+            ""))
+        ->check(CLI::IsMember({"raw", "hex"}));
+    as->add_option("--to", a->to, "convert to standard or compacted form (needs --cpuid)")
         ->check(CLI::IsMember({"standard", "compacted"}));
+    cli::renamed_option(as, "--output", "--format (-o FILE names the output file)");
     as->add_option("--thread", a->thread, "the area with this tid, when the JSON is an array (dump --json of a core)");
-    as->add_option("--cpuid", a->profile, "CPUID profile for --format (with --into: the layout the image was dumped with)");
+    as->add_option("--cpuid", a->profile, "CPUID profile for --to (with --into: the layout the image was dumped with)");
     as->add_option("--into", a->into, "write the area back into this CRIU core-<pid>.img (changed FP fields only); needs -o");
     as->add_option("--xcomp-bv", a->xcomp, "compacted: xsavec, xsaves, minimal, mshv or a mask");
     as->add_flag("--force", a->force, "write raw bytes to a terminal");

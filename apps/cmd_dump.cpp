@@ -125,5 +125,5 @@ void cli::register_dump(CLI::App& app) {
     cmd->add_flag("--json", o->json, "print the JSON contract (several files: one array, \"file\" in each object)");
     cmd->add_option("--format", o->format, "text (default), json (as --json) or jsonl (one object per line per area)")
         ->check(CLI::IsMember({"text", "json", "jsonl"}));
-    cmd->callback([o] { run_dump(*o); });
+    cli::printing_callback(cmd, [o] { run_dump(*o); });
 }

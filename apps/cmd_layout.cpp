@@ -20,6 +20,7 @@ struct LayoutOptions {
     cli::ProfileOption profile;
     std::string compare, xcr0, xss, svg;
     bool json = false;
+    std::string format = "text";
 };
 
 std::string table_text(const LayoutTable& t) {
@@ -96,6 +97,7 @@ void run_layout(const LayoutOptions& o) {
 struct HexdumpOptions {
     std::vector<std::string> files;
     std::string color = "auto";
+    std::string format = "text";   // text (annotated) or hex (plain hexdump -C)
     cli::InputOptions in;
 };
 
@@ -112,6 +114,10 @@ void run_hexdump(const HexdumpOptions& o) {
             const auto& a = areas[i];
             cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
             if (threads) fmt::print("{}", cli::area_heading(a, i, areas.size()));
+            if (o.format == "hex") {
+                fmt::print("{}", cli::hex_listing(a.image.bytes));
+                continue;
+            }
             for (const auto& n : a.notes) fmt::print("input: {}\n", n);
             fmt::print("{}", render_hexdump(hexdump_lines(a.image), colour));
         }
@@ -127,9 +133,13 @@ void cli::register_layout(CLI::App& app) {
     cmd->add_option("--compare", o->compare, "a second CPUID profile: can a buffer saved on --cpuid be restored there? (exit 1 if not as is)");
     cmd->add_option("--xcr0", o->xcr0, "XCR0 (mask or names); default: the profile's, else every supported user component");
     cmd->add_option("--xss", o->xss, "IA32_XSS (mask or names); default: the profile's, else 0");
-    cmd->add_flag("--json", o->json, "print JSON");
+    cmd->add_flag("--json", o->json, "print JSON (as --format json)");
+    cmd->add_option("--format", o->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
     cmd->add_option("--svg", o->svg, "also write a picture to scale to FILE (- for stdout only)");
-    cmd->callback([o] { run_layout(*o); });
+    cli::printing_callback(cmd, [o] {
+        o->json = cli::json_format(o->json, o->format) == "json";
+        run_layout(*o);
+    });
 
     auto h = std::make_shared<HexdumpOptions>();
     auto* hex = app.add_subcommand("hexdump", "Hex dump of an XSAVE area, every line annotated with its component and registers");
@@ -137,5 +147,7 @@ void cli::register_layout(CLI::App& app) {
     h->in.add(hex);
     hex->add_option("--color", h->color, "auto (a terminal without NO_COLOR), always or never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
-    hex->callback([h] { run_hexdump(*h); });
+    hex->add_option("--format", h->format, "text (default: annotated) or hex (plain hexdump -C listing, as convert --format hex writes)")
+        ->check(CLI::IsMember({"text", "hex"}));
+    cli::printing_callback(hex, [h] { run_hexdump(*h); });
 }

@@ -33,7 +33,7 @@ TEST_CASE("cli: standard then compact --xcomp-bv 0x7 gives the WHPX buffer back"
     REQUIRE(r.status == 0);
     CHECK(testing::read_bytes(c) == orig);
     // Raw bytes are refused on a terminal only; hex prints a listing.
-    r = run_tool("compact " + s + " --cpuid sapphire-rapids --xcr0 x87,sse,avx --xcomp-bv 'x87|sse|avx' --output hex");
+    r = run_tool("compact " + s + " --cpuid sapphire-rapids --xcr0 x87,sse,avx --xcomp-bv 'x87|sse|avx' --format hex");
     CHECK(r.status == 0);
     CHECK(r.out.rfind("00000000  7f 03 00 00", 0) == 0);
     std::filesystem::remove(s);
@@ -48,7 +48,7 @@ TEST_CASE("cli: convert refuses in-use state the target lacks and names the flag
           std::string::npos);
     std::string out = tmp("conv.bin"), side = tmp("side.json");
     r = run_tool("convert " + shell_quote(in) + " --cpuid sapphire-rapids --to-cpuid sandybridge-e --to compacted "
-                 "--xcomp-bv x87 --drop sse --sidecar " + side + " -o " + out);
+                 "--xcomp-bv x87 --drop sse --save-dropped " + side + " -o " + out);
     CHECK(r.status == 0);
     CHECK(r.err.find("dropped in-use SSE as asked") != std::string::npos);
     CHECK(testing::read_text(side).find("\"bit\": 1") != std::string::npos);

@@ -64,6 +64,7 @@ struct InputFormat {
     Source (*read_dir)(const std::string& path, const SourceRequest&) = nullptr;
     // What one area of a multi-area input is: "thread" (cores, CRIU) or "vCPU" (VM snapshots).
     std::string_view unit = "thread";
+    bool blocks = false;                      // may hold several dumps (--block picks one)
 };
 std::span<const InputFormat> input_formats();
 const InputFormat* find_input_format(std::string_view name);

@@ -62,15 +62,23 @@ const InputFormat& format_for(std::span<const uint8_t> bytes, const std::string&
     return *f;
 }
 
+// --block picks one dump of a paste; for any other input it would be ignored: refused.
+void check_block(const InputFormat& f, const OpenOptions& opt) {
+    if (opt.block && !f.blocks)
+        throw Error(fmt::format("--block applies only to hex text holding several dumps; this input is {} ({})", f.name, f.what));
+}
+
 Source named(Source s, const InputFormat& f, const OpenOptions& opt) {
     s.kind = std::string(f.name);
     select_thread(s, opt.thread, f.unit);
     return s;
 }
 Source read_with(const InputFormat& f, std::span<const uint8_t> bytes, const OpenOptions& opt, const std::string& path) {
+    check_block(f, opt);
     return named(f.read(bytes, SourceRequest{opt.xcr0, path, opt.cpu, opt.block}), f, opt);
 }
 Source read_dir_with(const InputFormat& f, const OpenOptions& opt, const std::string& path) {
+    check_block(f, opt);
     return named(f.read_dir(path, SourceRequest{opt.xcr0, path, opt.cpu, opt.block}), f, opt);
 }
 

@@ -117,7 +117,7 @@ const InputFormat kFormats[] = {
      .detect_dir = is_criu_dir, .read_dir = read_criu_dir},
     {.name = "cloud-hypervisor", .what = "Cloud Hypervisor snapshot directory or state.json (every vCPU's xsave)", .detect = is_cloudhv,
      .read = read_cloudhv, .detect_dir = is_cloudhv_dir, .read_dir = read_cloudhv_dir, .unit = "vCPU"},
-    {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex},
+    {.name = "hex", .what = "hex text (xxd, hexdump -C, od, plain)", .detect = looks_like_hex_text, .read = read_hex, .blocks = true},
     {.name = "nested", .what = "KVM nested state (kvm_nested_state: VMCS12 or VMCB12)", .detect = nested::looks_like_nested_state, .read = read_nested},
     {.name = "fxsave", .what = "512-byte FXSAVE image", .detect = is_fxsave_image, .read = read_fxsave},
     {.name = "fsave", .what = "108-byte FSAVE image", .detect = is_fsave_image, .read = read_fsave},
