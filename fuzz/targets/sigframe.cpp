@@ -1,6 +1,7 @@
 // Signal-frame fpstate reader and the trailing-bytes scan.
 #include "../fuzz_common.hpp"
 
+#include "xsave/image.hpp"
 #include "xsave/input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
