@@ -10,6 +10,8 @@
 #include "xsave/decode.hpp"
 #include "xsave/image.hpp"
 #include "xsave/open.hpp"
+#include "xsave/option_values.hpp"
+#include "xsave/restore_meaning.hpp"
 #include "xsave/validate.hpp"
 
 #include <fmt/core.h>
@@ -25,8 +27,10 @@ struct CheckCmdOptions {
     std::vector<std::string> files;
     std::string format = "text";   // text, json, jsonl
     cli::ProfileOption profile;
+    std::string on;                  // --on TO; with --cpuid FROM too, --cpuid is the saving CPU
+    std::string from;                // set by run_check: the saving CPU's profile, when both are given
     std::string target = "xrstor";
-    std::string xcr0, xss, guest_xcr0;
+    std::string xcr0, xss, guest_xcr0, xfd;
     std::string input = "auto", thread = "all";
     bool on_cpu = false;
     bool json = false;
@@ -72,6 +76,7 @@ std::string print_text(const std::string& label, const xsave::CheckResult& r, ui
                r.ok() ? "accepted" : "rejected", target_name(r.target), format_name(r.form), xstate_bv, xcomp_bv,
                r.mxcsr_mask);
     for (const auto& v : r.violations) out += fmt::format("  {}: {}\n", v.rule, v.message);
+    for (const auto& n : r.notes) out += fmt::format("  note: {}\n", n);
     if (!oc) return out;
     out += fmt::format("on this CPU: XRSTOR {}; predicted {}: {}\n", oc->verdict.detail,
                oc->predicted_accept ? "accepted" : "rejected", oc->agrees() ? "they agree" : "they DISAGREE");
@@ -92,6 +97,7 @@ nlohmann::ordered_json to_json(const xsave::CheckResult& r, bool ok, uint64_t xs
     j["xstate_bv"] = hex_u64(xstate_bv);
     j["xcomp_bv"] = hex_u64(xcomp_bv);
     j["mxcsr_mask"] = hex_u64(r.mxcsr_mask);
+    if (!r.notes.empty()) j["notes"] = r.notes;
     if (oc) {
         j["on_cpu"] = {{"accepted", oc->verdict.accepted},
                        {"detail", oc->verdict.detail},
@@ -99,6 +105,42 @@ nlohmann::ordered_json to_json(const xsave::CheckResult& r, bool ok, uint64_t xs
                        {"agrees", oc->agrees()}};
     }
     return j;
+}
+
+// --cpuid FROM --on TO: the bytes restore, but do they mean the same registers on TO?
+struct Meaning {
+    xsave::MeaningCheck m;
+    std::string convert;   // the command that re-lays the area for TO
+};
+
+std::string convert_command(const std::string& file, const std::string& from, const std::string& to) {
+    return fmt::format("xsavetool convert {} --cpuid {} --to-cpuid {} -o OUT", file, from, to);
+}
+
+void add_meaning_rule(const Meaning& me, const std::string& from, const std::string& to, xsave::CheckResult& r) {
+    using namespace xsave;
+    if (me.m.same_registers()) return;
+    std::string parts;
+    for (const auto& c : me.m.misread)
+        parts += fmt::format("{}{} 0x{:x} -> 0x{:x} ({})", parts.empty() ? "" : ", ", component_name(c.bit), c.from_offset,
+                             c.to_offset, register_ranges(c.registers));
+    r.violations.push_back({"registers-misread",
+                            fmt::format("saved with {}'s {} layout, the area restores on {} without a fault but {} registers "
+                                        "load other bytes: {}; convert first: {}",
+                                        from, format_name(me.m.form), to, me.m.register_count(), parts, me.convert)});
+}
+
+void add_meaning_json(const Meaning& me, nlohmann::ordered_json& j) {
+    using namespace xsave;
+    j["same_registers"] = me.m.same_registers();
+    j["misread_registers"] = me.m.register_count();
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const auto& c : me.m.misread)
+        a.push_back({{"bit", c.bit}, {"name", component_name(c.bit)}, {"from_offset", c.from_offset},
+                     {"from_size", c.from_size}, {"to_offset", c.to_offset}, {"to_size", c.to_size},
+                     {"registers", c.registers}});
+    j["misread"] = std::move(a);
+    if (!me.m.same_registers()) j["convert"] = me.convert;
 }
 
 // `--for criu`: the checks `criu restore` makes on the host, for the image set and each thread.
@@ -186,15 +228,23 @@ void add_nested_rules(const xsave::SourceArea& area, const CheckCmdOptions& o, x
         r.violations.push_back({v.rule, "nested_state: " + v.message});
 }
 
-void run_check(const CheckCmdOptions& o) {
+void run_check(const CheckCmdOptions& given) {
     using namespace xsave;
+    CheckCmdOptions o = given;
+    if (!o.on.empty()) {   // --cpuid FROM --on TO; --on alone is the target, as --cpuid alone
+        o.from = o.profile.spec;
+        o.profile.spec = o.on;
+    }
     if (o.target == "criu") return cli::for_each_input(o.files, [&](const std::string& f) { run_check_criu(o, f); });
     CheckOptions co;
     auto t = target_from_name(o.target);
     if (!t) throw Error(fmt::format("--for: '{}': expected xrstor, xrstors, kvm, whpx or mshv", o.target));
     co.target = *t;
     if (!o.xcr0.empty()) co.xcr0 = cli::parse_xcr0(o.xcr0, "--xcr0");
-    if (!o.xss.empty()) co.xss = cli::parse_mask(o.xss, "--xss");
+    if (!o.xss.empty()) {
+        co.xss = cli::parse_mask(o.xss, "--xss");
+        check_xss(*co.xss, "--xss");
+    }
     if (!o.guest_xcr0.empty()) {
         if (co.target != Target::Mshv) throw Error("--guest-xcr0 applies to --for mshv only");
         co.guest_xcr0 = cli::parse_xcr0(o.guest_xcr0, "--guest-xcr0");
@@ -210,14 +260,24 @@ void run_check(const CheckCmdOptions& o) {
     auto model = std::make_shared<const CpuModel>(cli::load_profile(o.profile.spec.empty() ? "host" : o.profile.spec));
     const CpuModel& cpu = *model;
     cli::warn_all("", cpu.warnings());
+    std::shared_ptr<const CpuModel> from;
+    if (!o.from.empty()) {
+        from = std::make_shared<const CpuModel>(cli::load_profile(o.from));
+        cli::warn_all("", from->warnings());
+    }
+    if (!o.xfd.empty()) {
+        co.xfd = cli::parse_mask(o.xfd, "--xfd");
+        check_xfd(co.xfd, cpu);
+    }
     const bool several = o.files.size() > 1;
 
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     cli::for_each_input(o.files, [&](const std::string& file) {
         // Every area of the file is read (and checked on the CPU) before anything of it is printed.
         xsave::OpenOptions fo = oo;
+        fo.cpu = from;   // formats that lay out the area themselves use the saving CPU's offsets
         auto in = xsave::read_source_file(file, fo);
-        if (in.kind == "qemu") {
+        if (in.kind == "qemu" && !from) {
             // QEMU builds each vCPU's area as KVM on the target CPU would lay it out; snapshots
             // that store their own layout (Cloud Hypervisor, CRIU) keep it, so a difference shows.
             fo.cpu = model;
@@ -235,9 +295,19 @@ void run_check(const CheckCmdOptions& o) {
         for (const auto& area : in.areas) {
             const std::string label = area.label.empty() ? file : file + " " + area.label;
             const std::vector<uint8_t>& bytes = area.bytes;
-            CheckResult r = check_area(bytes, cpu, co);
+            // QEMU and Cloud Hypervisor size the KVM_SET_XSAVE buffer themselves (Cloud
+            // Hypervisor's region + extra has its own rule below).
+            CheckOptions aco = co;
+            aco.kvm_struct = in.kind != "qemu" && in.kind != "cloud-hypervisor";
+            CheckResult r = check_area(bytes, cpu, aco);
             if (in.kind == "cloud-hypervisor") add_cloudhv_rules(area, cpu, r);
             if (area.nested && co.target == Target::Kvm) add_nested_rules(area, o, r);
+            std::optional<Meaning> meaning;
+            if (from) {
+                meaning = Meaning{compare_restore_meaning(bytes, *from, cpu, r.rfbm, area.legacy32),
+                                  convert_command(file, o.from, o.profile.spec)};
+                add_meaning_rule(*meaning, o.from, o.profile.spec, r);
+            }
             const auto [xstate_bv, xcomp_bv] = header_words(bytes);
             std::optional<OnCpu> oc;
             if (o.on_cpu) oc = run_on_cpu(o, bytes, co, r);
@@ -248,12 +318,16 @@ void run_check(const CheckCmdOptions& o) {
                 nlohmann::ordered_json j;
                 if (several || format == "jsonl") j["file"] = file;
                 j.update(to_json(r, ok, xstate_bv, xcomp_bv, oc));
+                if (meaning) add_meaning_json(*meaning, j);
                 if (area.tid) j["tid"] = *area.tid;
                 mine.push_back(std::move(j));
             } else {
                 for (const auto& n : area.notes) text += fmt::format("input: {}\n", n);
                 for (const auto& w : area.warnings) cli::warn(fmt::format("{}: {}", label, w));
                 text += print_text(label, r, xstate_bv, xcomp_bv, oc);
+                if (meaning && meaning->m.same_registers())
+                    text += fmt::format("  same registers: {} reads every in-use component where {} saved it ({})\n", o.profile.spec,
+                                        o.from, meaning->m.compared ? mask_names(meaning->m.compared) : "none beyond x87/SSE");
             }
             if (oc && !oc->agrees())
                 cli::warn(fmt::format("{}: the CPU {} the buffer but the rules predict it {}: please report this", label,
@@ -281,11 +355,13 @@ void cli::register_check(CLI::App& app) {
     cmd->add_option("file", o->files, "XSAVE areas: raw bytes, hex text, ELF cores or signal frames; - for stdin")->required();
     cli::add_input_option(cmd, o->input);
     cmd->add_option("--thread", o->thread, "core files: all (default) or a thread ID");
-    o->profile.add(cmd, "--cpuid,--on", "CPUID profile of the target CPU: host (default), a built-in name, or a file");
+    o->profile.add(cmd, "--cpuid", "CPUID profile of the target CPU: host (default), a built-in name, or a file; with --on: the CPU the area was saved on");
+    cmd->add_option("--on", o->on, "CPUID profile of the target CPU; with --cpuid FROM also checks that the in-use registers are read where FROM saved them");
     o->for_option = cmd->add_option("--for", o->target, "target: xrstor (default), xrstors, kvm, whpx, mshv, criu (a CRIU image directory or core-*.img); a KVM nested state: kvm");
     o->nested.add(cmd);
     cmd->add_option("--xcr0", o->xcr0, "enabled XCR0 (kvm: the guest's user features); default: the profile's");
     cmd->add_option("--xss", o->xss, "enabled IA32_XSS for xrstors; default: the profile's");
+    cmd->add_option("--xfd", o->xfd, "IA32_XFD at restore time (kvm: the guest's), a mask or names (tiledata): XFD-armed in-use components fault (#NM) or are dropped");
     cmd->add_option("--guest-xcr0", o->guest_xcr0, "mshv: the guest's XCR0; default: --xcr0, else the profile's");
     cmd->add_flag("--on-cpu", o->on_cpu, "also run XRSTOR on the buffer in a child process (--cpuid host, --for xrstor)");
     cmd->add_flag("--json", o->json, "print {\"ok\", \"target\", \"violations\": [{\"rule\", \"message\"}], ...}");

@@ -54,7 +54,7 @@ TEST_CASE("validate: rule table and target names", "[validate]") {
         CHECK(!r.summary.empty());
     }
     CHECK(names.count("compacted-form") == 1);
-    CHECK(names.size() == 13);
+    CHECK(names.size() == 16);
     for (const char* n : {"xrstor", "xrstors", "kvm", "whpx", "mshv"}) {
         auto t = target_from_name(n);
         REQUIRE(t);
@@ -80,7 +80,10 @@ TEST_CASE("validate: the WHPX seed buffer passes whpx; with XCOMP_BV cleared it 
           "XCOMP_BV 0x0 has bit 63 clear (standard form): whpx takes only the compacted form (XCOMP_BV[63] = 1)");
     // The same buffer is a fine standard-form area for XRSTOR and KVM.
     CHECK(check(b, cpu, Target::Xrstor).ok());
-    CHECK(check(b, cpu, Target::Kvm).ok());
+    CHECK(rules_of(check(b, cpu, Target::Kvm)) == Rules{"kvm-xsave-size"});   // 832 of struct kvm_xsave's 4096 bytes
+    CheckOptions vmm;
+    vmm.kvm_struct = false;   // a VMM that builds the ioctl's buffer itself
+    CHECK(check(b, cpu, Target::Kvm, vmm).ok());
     CHECK(rules_of(check(b, cpu, Target::Mshv)) == Rules{"compacted-form"});
 }
 
@@ -119,6 +122,7 @@ TEST_CASE("validate: xrstor standard form checks header bytes 8..23 only (measur
     CHECK(r.violations[0].message.find("0x208 = 0x03") != std::string::npos);
     // KVM wants all of 16..63 zero.
     set_u64(b, kXcompBvOffset, 0);
+    b.resize(kKvmXsaveSize, 0);
     CHECK(rules_of(check(b, cpu, Target::Kvm)) == Rules{"header-reserved"});
 }
 
@@ -171,7 +175,7 @@ TEST_CASE("validate: MXCSR against the profile's MXCSR_MASK", "[validate]") {
     // Standard form loads MXCSR whatever XSTATE_BV says (measured).
     set_u64(b, kXstateBvOffset, 0);
     CHECK(rules_of(check(b, cpu, Target::Xrstor)) == Rules{"mxcsr-reserved"});
-    CHECK(rules_of(check(b, cpu, Target::Kvm)) == Rules{"mxcsr-reserved"});
+    CHECK(rules_of(check(b, cpu, Target::Kvm)) == Rules{"mxcsr-reserved", "kvm-xsave-size"});
 }
 
 TEST_CASE("validate: compacted form checks MXCSR only when XSTATE_BV[1] is set (measured)", "[validate]") {
@@ -239,13 +243,15 @@ TEST_CASE("validate: xrstors wants the compacted form within XCR0 | IA32_XSS and
 TEST_CASE("validate: kvm takes the standard form within the guest's user features", "[validate]") {
     CpuModel cpu(testing::epyc_host());
     auto b = epyc_standard(cpu);
+    REQUIRE(rules_of(check(b, cpu, Target::Kvm)) == Rules{"kvm-xsave-size"});   // 2432 bytes, not struct kvm_xsave's 4096
+    b.resize(xsave::kKvmXsaveSize, 0);
     CHECK(check(b, cpu, Target::Kvm).ok());
     set_u64(b, kXstateBvOffset, 0x7 | 1ull << 9);   // PKRU: not supported by this CPU
     auto r = check(b, cpu, Target::Kvm);
     REQUIRE(rules_of(r) == Rules{"xstate-bv-supported"});
     CHECK(r.violations[0].message == "XSTATE_BV 0x207 sets 0x200 (PKRU) outside the guest's user features 0xe7");
     set_u64(b, kXstateBvOffset, 0x7);
-    CHECK(rules_of(check(whpx(), cpu, Target::Kvm)) == Rules{"standard-form"});
+    CHECK(rules_of(check(whpx(), cpu, Target::Kvm)) == Rules{"standard-form", "kvm-xsave-size"});
 }
 
 TEST_CASE("validate: mshv wants XCOMP_BV = supported XCR0 & the guest's XCR0", "[validate]") {

@@ -64,6 +64,8 @@ HeaderWords header_words(std::span<const uint8_t> area);
 // the profile cannot place.
 Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {});
 
+constexpr size_t kKvmXsaveSize = 4096;   // struct kvm_xsave (KVM_GET_XSAVE/KVM_SET_XSAVE)
+
 // What follows a layout of `layout_size` bytes in a buffer (KVM pads to 4096, WHPX to 844).
 struct Trailing {
     size_t total = 0;          // bytes after the layout

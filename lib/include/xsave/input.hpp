@@ -142,9 +142,4 @@ bool is_sigframe(std::span<const uint8_t> bytes);
 // Throws Error when magic1 or magic2 is missing, or xstate_size is out of range.
 SigFrame read_sigframe(std::span<const uint8_t> bytes);
 
-// ---------------------------------------------------------------- KVM padding
-
-constexpr size_t kKvmXsaveSize = 4096;   // struct kvm_xsave
-
-
 } // namespace xsave

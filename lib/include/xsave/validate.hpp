@@ -28,7 +28,23 @@ struct CheckOptions {
     std::optional<uint64_t> xcr0;        // enabled XCR0; default: the profile's enabled XCR0
     std::optional<uint64_t> xss;         // enabled IA32_XSS (xrstors); default: the profile's
     std::optional<uint64_t> guest_xcr0;  // mshv: the guest's XCR0; default: the XCR0 above
+    // kvm: the bytes are the buffer userspace hands KVM_SET_XSAVE, so its size matters
+    // (false where the VMM builds that buffer itself, as QEMU does from its migration stream).
+    bool kvm_struct = true;
+    // IA32_XFD when the target restores (kvm: the vCPU's guest IA32_XFD). See check_xfd.
+    uint64_t xfd = 0;
 };
+
+// KVM_SET_XSAVE copies guest_fpu.uabi_size bytes: sizeof(struct kvm_xsave) = 4096, or, once the
+// vCPU's CPUID enables a dynamic (XFD-capable) component such as AMX TILEDATA, the standard
+// size for the guest's features, the value KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) returns and
+// KVM_GET_XSAVE2 fills. `xcr0`: the guest's user features.
+uint32_t kvm_xsave_size(const CpuModel& cpu, uint64_t xcr0);
+
+// An --xfd value a WRMSR to IA32_XFD would accept on `cpu`: each bit a component with
+// CPUID.(EAX=0DH,ECX=i):ECX[2] = 1, on a CPU with XFD (CPUID.(EAX=0DH,ECX=1):EAX[4]).
+// Throws Error naming the value and the bit otherwise.
+void check_xfd(uint64_t xfd, const CpuModel& cpu, std::string_view what = "--xfd");
 
 struct Violation {
     std::string rule;      // e.g. "xstate-bv-in-xcr0"; see all_rules()
@@ -43,7 +59,9 @@ struct CheckResult {
     Format form = Format::Standard;     // as XCOMP_BV[63] says (standard when the header is missing)
     uint32_t mxcsr_mask = 0xFFBF;       // the mask MXCSR was checked against
     MxcsrMaskSource mxcsr_mask_source = MxcsrMaskSource::Default;
+    uint64_t rfbm = 0;                  // what the target restores: XCR0 (| IA32_XSS for xrstors)
     std::vector<Violation> violations;  // in rule-table order
+    std::vector<std::string> notes;     // what the header says about the XFD-armed components
     bool ok() const { return violations.empty(); }
 };
 

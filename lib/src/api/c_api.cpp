@@ -232,6 +232,7 @@ xsave_status xsave_check(const xsave_input* in, size_t i, const xsave_model* mod
     return guarded(err, [&] {
         xsave::CheckOptions opt;
         opt.target = static_cast<xsave::Target>(target);
+        opt.kvm_struct = a->kind != "qemu" && a->kind != "cloud-hypervisor";   // those VMMs size the buffer themselves
         xsave::CheckResult r = xsave::check_area(a->image.bytes, *model->cpu, opt);
         if (report) {
             std::string text;

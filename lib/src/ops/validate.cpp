@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <bit>
 
 namespace xsave {
 namespace {
@@ -32,6 +33,8 @@ struct Ctx {
     uint64_t xss = 0;         // enabled IA32_XSS (--xss or the profile's)
     uint64_t guest_xcr0 = 0;  // mshv
     uint64_t rfbm = 0;        // what XRSTOR/XRSTORS is asked to restore
+    uint64_t xfd = 0;         // IA32_XFD at restore time
+    bool kvm_struct = true;
     uint32_t mxcsr = 0, mxcsr_mask = kDefaultMxcsrMask;
     MxcsrMaskSource mask_source = MxcsrMaskSource::Default;
     uint64_t comp() const { return xcomp_bv & ~kCompactedBit; }
@@ -226,6 +229,71 @@ Message mxcsr_reserved(const Ctx& c) {
                        kMxcsrOffset, bad, c.mxcsr_mask, source_text(c.mask_source));
 }
 
+// The buffer userspace passes to KVM_SET_XSAVE is copied whole, uabi_size bytes
+// (arch/x86/kvm/x86.c: memdup_user(argp, vcpu->arch.guest_fpu.uabi_size); fpu/core.c
+// fpu_alloc_guest_fpstate sets it to sizeof(struct kvm_xsave), fpu/xstate.c fpstate_realloc
+// to the user size once a dynamic feature is enabled). Shorter: KVM reads past the buffer's
+// end (garbage or EFAULT). Longer: bytes past uabi_size are never read.
+Message kvm_xsave_size_rule(const Ctx& c) {
+    if (!c.kvm_struct || c.b.size() < kExtendedOffset) return {};
+    uint64_t dynamic = 0;
+    for (unsigned b = 2; b < 63; ++b)
+        if ((c.xcr0 >> b & 1) && c.cpu.geometry(b).xfd) dynamic |= 1ull << b;
+    uint32_t need = kvm_xsave_size(c.cpu, c.xcr0);
+    std::string why = dynamic ? fmt::format("KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) = {} for guest features 0x{:x} with the "
+                                            "dynamic {}, the size KVM_GET_XSAVE2 fills",
+                                            need, c.xcr0, mask_names(dynamic))
+                              : fmt::format("sizeof(struct kvm_xsave) = {}", kKvmXsaveSize);
+    size_t have = c.b.size();
+    if (have < need)
+        return fmt::format("{} bytes, but KVM_SET_XSAVE copies {} ({}): it would read {} bytes past the end of the "
+                           "buffer; pad it with zeros to {}{}",
+                           have, need, why, need - have, need,
+                           have == kKvmXsaveSize && dynamic ? " (a 4096-byte KVM_GET_XSAVE buffer cannot hold them: "
+                                                             "KVM_GET_XSAVE fails with EINVAL once they are enabled)"
+                                                           : "");
+    std::string nz = nonzero_bytes(c.b, need, unsigned(std::min<size_t>(have, 0xffffffffu)));
+    if (nz.empty()) return {};
+    return fmt::format("{} bytes, but KVM_SET_XSAVE copies only {} ({}): non-zero bytes after it are never restored: {}",
+                       have, need, why, nz);
+}
+
+// Extended feature disable (SDM Vol. 1 13.14, "Extended Feature Disable (XFD)"): XFD is
+// enabled for component i when XCR0[i] = IA32_XFD[i] = 1, and an instruction that would
+// access the component raises #NM instead. XRSTOR/XRSTORS with RFBM[i] = XSTATE_BV[i] = 1
+// would load it: #NM (Linux fpu/core.c: "Disabled features must be in their initial state,
+// otherwise XRSTOR causes an exception"); with XSTATE_BV[i] = 0 they initialise it, no fault.
+// XSAVE* never write such a buffer while XFD[i] = 1: they act as if XINUSE[i] = 0 and save
+// XSTATE_BV[i] = 0 (the SDM text Linux quotes in "x86/fpu: Clear XSTATE_BV[i] in guest XSAVE
+// state whenever XFD[i]=1"), so XSTATE_BV[i] = 1 means it was saved with XFD[i] clear.
+uint64_t xfd_armed(const Ctx& c) { return c.xfd & c.xcr0; }
+
+std::string xfd_names(uint64_t m) { return fmt::format("0x{:x} ({})", m, mask_names(m)); }
+
+Message xfd_nm(const Ctx& c) {
+    uint64_t hit = c.xstate_bv & c.rfbm & xfd_armed(c);
+    if (c.compacted) hit &= c.comp();
+    if (!hit) return {};
+    return fmt::format("XSTATE_BV 0x{:x} has {} in use while IA32_XFD 0x{:x} arms it (XCR0 & IA32_XFD): {} raises #NM "
+                       "(SDM Vol. 1 13.14). XSAVE* with XFD armed write XSTATE_BV[i] = 0, so this area was saved with "
+                       "XFD clear (a host save of a guest that armed XFD?): restore it with IA32_XFD clear for those bits, "
+                       "or clear their XSTATE_BV bits, which discards their data",
+                       c.xstate_bv, xfd_names(hit), c.xfd, target_name(c.target));
+}
+
+// KVM_SET_XSAVE with the vCPU's XFD armed: Linux since "x86/fpu: Clear XSTATE_BV[i] in guest
+// XSAVE state whenever XFD[i]=1" (2026, for stable) clears XSTATE_BV[i] (kvm_vcpu_ioctl_x86_set_xsave;
+// fpu_update_guest_xfd does the same when XFD is set after), so the state is dropped; kernels
+// before it XRSTOR the guest state with the guest's XFD and take #NM in the host.
+Message xfd_kvm(const Ctx& c) {
+    uint64_t hit = c.xstate_bv & xfd_armed(c);
+    if (!hit) return {};
+    return fmt::format("XSTATE_BV 0x{:x} has {} in use while the guest's IA32_XFD 0x{:x} arms it: KVM_SET_XSAVE clears "
+                       "those XSTATE_BV bits (Linux with the 2026 XFD fix; before it, the host's XRSTOR takes #NM), so "
+                       "their state is lost; restore with the guest's IA32_XFD clear for them, or accept the loss",
+                       c.xstate_bv, xfd_names(hit), c.xfd);
+}
+
 // ---------------------------------------------------------------- the table
 
 constexpr uint8_t bit(Target t) { return uint8_t(1u << static_cast<unsigned>(t)); }
@@ -254,6 +322,10 @@ const Rule kRules[] = {
     {{"header-reserved", "reserved header bytes zero (standard XRSTOR: 8..23; otherwise 16..63)", kAll, true},
      header_reserved},
     {{"mxcsr-reserved", "MXCSR within MXCSR_MASK when the target loads it", kAll, true}, mxcsr_reserved},
+    {{"kvm-xsave-size", "the buffer is as long as KVM_SET_XSAVE copies (4096, or KVM_CAP_XSAVE2's size)", kK, false},
+     kvm_xsave_size_rule},
+    {{"xfd-armed", "no in-use component (XSTATE_BV & RFBM) armed in IA32_XFD: #NM", kX | kXS, false}, xfd_nm},
+    {{"xfd-state-dropped", "kvm: no in-use component armed in the guest's IA32_XFD (KVM drops it)", kK, false}, xfd_kvm},
 };
 
 } // namespace
@@ -284,8 +356,38 @@ std::span<const RuleInfo> all_rules() {
     return infos;
 }
 
+uint32_t kvm_xsave_size(const CpuModel& cpu, uint64_t xcr0) {
+    bool dynamic = false;
+    for (unsigned b = 2; b < 63; ++b) dynamic |= (xcr0 >> b & 1) && cpu.geometry(b).xfd;
+    if (!dynamic) return uint32_t(kKvmXsaveSize);
+    try {
+        return std::max<uint32_t>(kKvmXsaveSize, cpu.standard(xcr0 & ~kCompactedBit).total_size);
+    } catch (const Error&) {
+        return uint32_t(kKvmXsaveSize);   // a component the profile cannot place: other rules name it
+    }
+}
+
+void check_xfd(uint64_t xfd, const CpuModel& cpu, std::string_view what) {
+    if (!xfd) return;
+    if (!cpu.has_xfd())
+        throw Error(fmt::format("{} 0x{:x}: the profile has no XFD (CPUID.(EAX=0DH,ECX=1):EAX[4] = 0), so IA32_XFD "
+                                "cannot be set; expected 0",
+                                what, xfd));
+    uint64_t capable = 0;
+    for (unsigned b = 0; b < 63; ++b)
+        if (cpu.geometry(b).xfd) capable |= 1ull << b;
+    if (uint64_t bad = xfd & ~capable) {
+        unsigned b = unsigned(std::countr_zero(bad));
+        throw Error(fmt::format("{} 0x{:x}: bit {} ({}) cannot be set in IA32_XFD: CPUID.(EAX=0DH,ECX={}):ECX[2] is 0 "
+                                "(WRMSR would #GP); expected bits of 0x{:x} ({})",
+                                what, xfd, b, component_name(b), b, capable, capable ? mask_names(capable) : "none"));
+    }
+}
+
 CheckResult check_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const CheckOptions& opt) {
     Ctx c{bytes, cpu, opt.target};
+    c.xfd = opt.xfd;
+    c.kvm_struct = opt.kvm_struct;
     const bool have_header = bytes.size() >= kExtendedOffset;
     if (have_header) {
         c.xstate_bv = load_le(&bytes[kXstateBvOffset], 8);
@@ -312,6 +414,15 @@ CheckResult check_area(std::span<const uint8_t> bytes, const CpuModel& cpu, cons
     r.form = c.compacted ? Format::Compacted : Format::Standard;
     r.mxcsr_mask = c.mxcsr_mask;
     r.mxcsr_mask_source = c.mask_source;
+    r.rfbm = c.rfbm;
+    // What the header says about components IA32_XFD arms, when it faults nowhere.
+    for (unsigned b = 2; have_header && b < 63; ++b)
+        if ((xfd_armed(c) >> b & 1) && !(c.xstate_bv >> b & 1))
+            r.notes.push_back(fmt::format(
+                "{} (bit {}) is armed in IA32_XFD and XSTATE_BV[{}] is 0: restoring initialises it, no #NM; XSAVE* "
+                "write it so while XFD[{}] = 1 (as if XINUSE[{}] = 0; XSAVE also writes its initial values), so its "
+                "state before the save is not in the area",
+                component_name(b), b, b, b, b));
     for (const auto& rule : kRules) {
         if (!rule.info.applies_to(opt.target)) continue;
         if (!have_header && rule.check != area_size) continue;   // nothing else can be read
