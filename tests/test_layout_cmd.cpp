@@ -236,13 +236,13 @@ TEST_CASE("xsavetool layout on the corpus dumps: Genoa vs Skylake-SP both ways, 
         INFO(line);
         CHECK(gs.out.find(line) != std::string::npos);
     }
-    CHECK(gs.out.find("  bit 3  MPX BNDREGS     new            0x3c0, 64 bytes (only on Intel(R) Xeon(R) D-2183IT CPU @ 2.20GHz)\n") !=
+    CHECK(gs.out.find("  bit 3  MPX BNDREGS     new            0x3c0, 64 bytes (only on GenuineIntel0050654_SkylakeD_CPUID)\n") !=
           std::string::npos);
     auto sg = testing::run_tool("layout --cpuid " + sky + " --compare " + genoa);
     CHECK(sg.status == 1);
     CHECK(sg.out.find("  bit 5  AVX-512 opmask  moved          0x440 -> 0x340, 64 bytes\n") != std::string::npos);
     CHECK(sg.out.find("  bit 9  PKRU            moved          0xa80 -> 0x980, 8 bytes\n") != std::string::npos);
-    CHECK(sg.out.find("  bit 3  MPX BNDREGS     missing        0x3c0, 64 bytes (only on Intel(R) Xeon(R) D-2183IT CPU @ 2.20GHz)\n") !=
+    CHECK(sg.out.find("  bit 3  MPX BNDREGS     missing        0x3c0, 64 bytes (only on GenuineIntel0050654_SkylakeD_CPUID)\n") !=
           std::string::npos);
     CHECK(sg.out.find("standard buffers:  impossible without dropping MPX BNDREGS, MPX BNDCSR") != std::string::npos);
 
