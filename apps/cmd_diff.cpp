@@ -1,5 +1,6 @@
 // `xsavetool diff A B`: which registers differ; `xsavetool assemble STATE.json`: JSON back to bytes.
 #include "cli.hpp"
+#include "markdown.hpp"
 #include "nested.hpp"
 #include "sources.hpp"
 
@@ -24,9 +25,9 @@ struct DiffOptions {
     std::string thread_b;          // --thread-b: B's thread or vCPU (default: --thread)
     cli::InputOptions in_a, in_b;
     bool bytes = false, json = false;
-    std::string format = "text";   // text or json (as --json)
     std::vector<std::string> ignore;
     std::string color = "auto";
+    std::string format = "text";   // text, json (as --json), markdown
 };
 
 // A marker line under the hex digits of the bytes that differ.
@@ -69,7 +70,7 @@ std::string render(const xsave::DiffResult& r, bool color) {
     return out;
 }
 
-void run_diff(const DiffOptions& o) {
+void run_diff(DiffOptions& o) {
     auto oa = cli::open_input(o.a, o.in_a);
     cli::InputOptions in_b = o.in_b;
     if (in_b.profile.spec.empty()) in_b.profile = o.in_a.profile;   // --cpuid applies to both unless --cpuid-b
@@ -120,14 +121,19 @@ void run_diff(const DiffOptions& o) {
             all.push_back(std::move(j));
             continue;
         }
-        if (n > 1 || as[i].tid) fmt::print("{}=== {} vs {}\n", i ? "\n" : "", as[i].label, bs[i].label);
-        fmt::print("{}", render(r, color));
+        std::string text = render(r, color && o.format != "markdown");
         if (nr && !nr->equal()) {
-            fmt::print("nested state: {} difference{}\n", nr->differences.size(), nr->differences.size() == 1 ? "" : "s");
+            text += fmt::format("nested state: {} difference{}\n", nr->differences.size(), nr->differences.size() == 1 ? "" : "s");
             for (const auto& d : nr->differences)
-                fmt::print("  {:<10} {:<36} {} vs {}{}\n", d.kind, d.name, d.a.empty() ? "-" : d.a, d.b.empty() ? "-" : d.b,
-                           d.detail.empty() ? "" : "  (" + d.detail + ")");
+                text += fmt::format("  {:<10} {:<36} {} vs {}{}\n", d.kind, d.name, d.a.empty() ? "-" : d.a, d.b.empty() ? "-" : d.b,
+                                    d.detail.empty() ? "" : "  (" + d.detail + ")");
         }
+        if (o.format == "markdown") {
+            fmt::print("{}{}", i ? "\n" : "", cli::markdown_diff(as[i].label, bs[i].label, r, text));
+            continue;
+        }
+        if (n > 1 || as[i].tid) fmt::print("{}=== {} vs {}\n", i ? "\n" : "", as[i].label, bs[i].label);
+        fmt::print("{}", text);
     }
     if (as.size() != bs.size()) equal = false;
     if (o.json) {
@@ -188,7 +194,8 @@ void cli::register_diff(CLI::App& app) {
     cmd->add_option("--ignore", o->ignore, "names to leave out: registers, components, format, xstate_bv, xcomp_bv (comma-separated)")
         ->allow_extra_args(false);
     cmd->add_flag("--json", o->json, "JSON output (as --format json)");
-    cmd->add_option("--format", o->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--format", o->format, "text (default), json (as --json) or markdown (a summary for bug reports)")
+        ->check(CLI::IsMember({"text", "json", "markdown"}));
     cmd->add_option("--color", o->color, "auto, always, never")->check(CLI::IsMember({"auto", "always", "never"}));
     cli::printing_callback(cmd, [o] {
         o->json = cli::json_format(o->json, o->format) == "json";

@@ -1,6 +1,8 @@
 // `xsavetool dump FILE...`: decode XSAVE areas (every thread of a core) into named registers.
 #include "cli.hpp"
+#include "dump_select.hpp"
 #include "dump_text.hpp"
+#include "markdown.hpp"
 #include "nested.hpp"
 #include "sources.hpp"
 
@@ -9,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,6 +23,8 @@ struct DumpOptions {
     cli::InputOptions in;
     bool json = false;
     std::string format = "text";   // text, json, jsonl
+    std::string only;              // --only xmm3,k1
+    cli::Selection sel;
 };
 
 void write_stdout(const std::string& s) {
@@ -70,6 +75,7 @@ public:
             cli::warn_all(a.cpu->profile().name, a.cpu->warnings());
             xsave::Decoded d = xsave::decode(a.image, *a.cpu);
             d.warnings.insert(d.warnings.begin(), a.warnings.begin(), a.warnings.end());
+            const uint64_t used = o_.sel.any() ? cli::select(d, o_.sel) : 0;
             buf_.clear();
             if (o_.format == "jsonl") {
                 append_area_with_file(buf_, a, d, 0, path);
@@ -81,12 +87,15 @@ public:
                 if (threads) buf_ += i ? ",\n  " : "[\n  ";
                 xsave::append_area_json(buf_, a, d, threads ? 2 : 0);
                 buf_ += threads ? (i + 1 == areas.size() ? "\n]\n" : "") : "\n";
+            } else if (o_.format == "markdown") {
+                buf_ += areas_++ ? "\n" : "";
+                buf_ += cli::markdown_dump(a.label, d, a.notes);
             } else {
                 if (threads) buf_ += cli::area_heading(a, i, areas.size());
                 for (const auto& n : a.notes) buf_ += fmt::format("input       {}\n", n);
                 for (const auto& [name, value] : a.context) buf_ += fmt::format("context     {:<8} {}\n", name, value);
                 cli::warn_all(a.label, d.warnings);
-                buf_ += cli::render_dump(d, a.bytes_read);
+                buf_ += o_.sel.only.empty() ? cli::render_dump(d, a.bytes_read) : cli::render_only(d, o_.sel, used);
                 if (a.nested) buf_ += "\n" + cli::nested_text(a.label + " nested_state", *a.nested);
             }
             write_stdout(buf_);
@@ -108,6 +117,12 @@ void run_dump(DumpOptions& o) {
         if (o.format != "text" && o.format != "json") throw xsave::Error("--json and --format " + o.format + " disagree");
         o.format = "json";
     }
+    for (size_t at = 0; !o.only.empty() && at <= o.only.size();) {
+        size_t comma = std::min(o.only.find(',', at), o.only.size());
+        if (comma > at) o.sel.only.push_back(o.only.substr(at, comma - at));
+        at = comma + 1;
+    }
+    if (o.sel.only.empty() && !o.only.empty()) throw xsave::Error("--only: expected register names, e.g. xmm3,k1");
     // --cpuid is loaded once for every file (host CPUID and built-in models are per process).
     const xsave::OpenOptions prepared = o.in.open_options();
     Dumper d(o, o.files.size() > 1);
@@ -123,7 +138,9 @@ void cli::register_dump(CLI::App& app) {
     cmd->add_option("file", o->files, "XSAVE areas (raw bytes, hex text, ELF cores, signal frames, snapshots) or KVM nested state; - for stdin")->required();
     o->in.add(cmd);
     cmd->add_flag("--json", o->json, "print the JSON contract (several files: one array, \"file\" in each object)");
-    cmd->add_option("--format", o->format, "text (default), json (as --json) or jsonl (one object per line per area)")
-        ->check(CLI::IsMember({"text", "json", "jsonl"}));
+    cmd->add_option("--format", o->format, "text (default), json (as --json), jsonl (one object per line per area) or markdown (a summary for bug reports)")
+        ->check(CLI::IsMember({"text", "json", "jsonl", "markdown"}));
+    cmd->add_option("--only", o->only, "only these registers or fields, comma-separated (xmm3,k1,mxcsr)");
+    cmd->add_flag("--in-use", o->sel.in_use, "only components whose XSTATE_BV bit is set");
     cli::printing_callback(cmd, [o] { run_dump(*o); });
 }

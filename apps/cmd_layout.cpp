@@ -10,6 +10,7 @@
 
 #include <fmt/core.h>
 
+#include <filesystem>
 #include <optional>
 
 namespace {
@@ -50,7 +51,10 @@ std::string position_text(const Position& p, const std::string& from, const std:
         what = fmt::format("0x{:x} -> 0x{:x}, {} -> {} bytes", *p.from_offset, *p.to_offset, p.from_size, p.to_size);
         break;
     case Placement::Missing: what = fmt::format("0x{:x}, {} bytes (only on {})", *p.from_offset, p.from_size, from); break;
-    case Placement::New: what = fmt::format("0x{:x}, {} bytes (only on {})", *p.to_offset, p.to_size, to); break;
+    case Placement::New:
+        what = p.to_offset ? fmt::format("0x{:x}, {} bytes (only on {})", *p.to_offset, p.to_size, to)
+                           : fmt::format("not in the buffer, {} bytes (only on {}: initialised on restore)", p.to_size, to);
+        break;
     }
     return fmt::format("{:<14} {}", placement_name(p.placement), what);
 }
@@ -71,6 +75,14 @@ std::string compare_text(const LayoutComparison& c) {
     return out;
 }
 
+// A CPU as the user named it: a built-in name or alias as typed, a profile file by its name
+// without directory and extension (a brand string can be 60 characters long).
+std::string typed_name(const std::string& spec) {
+    std::error_code ec;
+    if (spec != "-" && std::filesystem::is_regular_file(spec, ec)) return std::filesystem::path(spec).stem().string();
+    return spec;
+}
+
 void run_layout(const LayoutOptions& o) {
     if (o.profile.spec.empty()) throw Error("layout: --cpuid is required (host, a built-in name, or a profile file)");
     std::optional<uint64_t> xcr0, xss;
@@ -88,7 +100,9 @@ void run_layout(const LayoutOptions& o) {
     }
     CpuModel q(cli::load_profile(o.compare));
     cli::warn_all(o.compare, q.warnings());
-    LayoutComparison c = compare_layouts(p, q, xcr0, xss);
+    std::string pn = typed_name(o.profile.spec), qn = typed_name(o.compare);
+    if (pn == qn && o.profile.spec != o.compare) pn = o.profile.spec, qn = o.compare;
+    LayoutComparison c = compare_layouts(p, q, xcr0, xss, pn, qn);
     if (!o.svg.empty()) cli::write_output(o.svg, compare_svg(c));
     if (!svg_only) fmt::print("{}", o.json ? to_json(c).dump(2) + "\n" : compare_text(c));
     cli::set_exit_code(c.restorable_as_is() ? 0 : 1);
@@ -99,6 +113,7 @@ struct HexdumpOptions {
     std::string color = "auto";
     std::string format = "text";   // text (annotated) or hex (plain hexdump -C)
     cli::InputOptions in;
+    bool all_lines = false;
 };
 
 void run_hexdump(const HexdumpOptions& o) {
@@ -119,7 +134,7 @@ void run_hexdump(const HexdumpOptions& o) {
                 continue;
             }
             for (const auto& n : a.notes) fmt::print("input: {}\n", n);
-            fmt::print("{}", render_hexdump(hexdump_lines(a.image), colour));
+            fmt::print("{}", render_hexdump(hexdump_lines(a.image, !o.all_lines), colour));
         }
     });
 }
@@ -149,5 +164,6 @@ void cli::register_layout(CLI::App& app) {
         ->check(CLI::IsMember({"auto", "always", "never"}));
     hex->add_option("--format", h->format, "text (default: annotated) or hex (plain hexdump -C listing, as convert --format hex writes)")
         ->check(CLI::IsMember({"text", "hex"}));
+    hex->add_flag("-v,--all-lines", h->all_lines, "show every line (default: repeated lines become one '*' line, as hexdump -C)");
     cli::printing_callback(hex, [h] { run_hexdump(*h); });
 }

@@ -1,6 +1,8 @@
 // `dump` for people: header, legacy region, components with their registers, composed views.
 #include "dump_text.hpp"
 
+#include "xsave/control_words.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -30,10 +32,37 @@ void append_bytes(std::string& out, const xsave::Value& v, const char* indent) {
 
 void append_value(std::string& out, const xsave::Value& v, const char* indent, bool upper_name) {
     if (v.show == xsave::Show::Bytes && v.bytes.size() > 16) return append_bytes(out, v, indent);
-    out += fmt::format("{}{:<12} {}\n", indent, upper_name ? upper(v.name) : v.name, xsave::show_value(v));
+    out += fmt::format("{}{:<12} {}\n", indent, upper_name ? upper(v.name) : v.name, show_register(v));
 }
 
 } // namespace
+
+std::string control_text(const xsave::ControlWord& w, uint32_t value) {
+    std::string out;
+    int group = -1;
+    bool flags = false;
+    for (const auto& fv : xsave::decode_control(w, value)) {
+        const auto& f = *fv.field;
+        if (int(f.group) != group) out += out.empty() ? "" : ", ";
+        else out += " ";
+        if (f.kind == xsave::BitField::Flag && !flags && !w.set_intro.empty()) out += std::string(w.set_intro) + " ";
+        flags |= f.kind == xsave::BitField::Flag;
+        group = f.group;
+        if (f.kind == xsave::BitField::Flag) out += f.name;
+        else if (f.kind == xsave::BitField::Number) out += fmt::format("{}={}", f.name, fv.value);
+        else out += fmt::format("{}={}", f.name, fv.choice);
+    }
+    if (out.empty()) out = w.none;
+    if (uint32_t r = value & w.reserved) out += fmt::format("{}reserved=0x{:x}", out.empty() ? "" : ", ", r);
+    return "(" + out + ")";
+}
+
+std::string show_register(const xsave::Value& v) {
+    std::string s = xsave::show_value(v);
+    if (const auto* w = xsave::control_word(v.name); w && v.bytes.size() <= 4 && !v.bytes.empty())
+        s += "  " + control_text(*w, uint32_t(v.number()));
+    return s;
+}
 
 std::string render_dump(const xsave::Decoded& d, size_t bytes_read) {
     using namespace xsave;

@@ -4,7 +4,10 @@
 #include "xsave/error.hpp"
 #include "xsave/random_state.hpp"
 
+#include "xsave/control_words.hpp"
+
 #include <catch2/catch.hpp>
+#include <fmt/core.h>
 
 using namespace xsave;
 
@@ -113,16 +116,43 @@ TEST_CASE("short and malformed areas are refused with the missing part named") {
     CHECK(read_image(longer, cpu).trailing() == 12);
 }
 
-TEST_CASE("x87 values and MXCSR flags read as people expect") {
+TEST_CASE("x87 values read as people expect") {
     uint8_t one[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f};
     CHECK(x87_decimal(one) == "1");
     uint8_t minus_pi[10] = {0x35, 0xc2, 0x68, 0x21, 0xa2, 0xda, 0x0f, 0xc9, 0x00, 0xc0};
     CHECK(x87_decimal(minus_pi) == "-3.141592653589793239");
     uint8_t inf[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x7f};
     CHECK(x87_decimal(inf) == "inf");
-    CHECK(mxcsr_flags(0x1FA0) == "PE IM DM ZM OM UM PM RC=nearest");
-    CHECK(mxcsr_flags(0x1F80) == "IM DM ZM OM UM PM RC=nearest");
-    CHECK(mxcsr_flags(0xE040) == "DAZ RC=toward-zero FZ");
+}
+
+TEST_CASE("FCW, FSW, FTW and MXCSR fields come from one table", "[decode]") {
+    // name=value pairs of a decode, Flags as their names.
+    auto fields = [](const char* reg, uint32_t v) {
+        const ControlWord* w = control_word(reg);
+        REQUIRE(w);
+        std::string out;
+        for (const auto& f : decode_control(*w, v)) {
+            out += out.empty() ? "" : " ";
+            out += f.field->kind == BitField::Flag ? std::string(f.field->name)
+                 : f.field->kind == BitField::Choice ? fmt::format("{}={}", f.field->name, f.choice)
+                                                      : fmt::format("{}={}", f.field->name, f.value);
+        }
+        return out;
+    };
+    CHECK(fields("mxcsr", 0x1F80) == "IM DM ZM OM UM PM RC=nearest FZ=0 DAZ=0");
+    CHECK(fields("mxcsr", 0x1FA0) == "PE IM DM ZM OM UM PM RC=nearest FZ=0 DAZ=0");
+    CHECK(fields("mxcsr", 0xE040) == "RC=toward-zero FZ=1 DAZ=1");
+    CHECK(fields("mxcsr", 0x21F80) == "IM DM ZM OM UM PM RC=nearest FZ=0 DAZ=0 MM");
+    CHECK(control_word("mxcsr")->reserved & 0x10000);
+    CHECK(fields("fcw", 0x037F) == "IM DM ZM OM UM PM PC=extended RC=nearest");
+    CHECK(fields("fcw", 0x0E7F) == "IM DM ZM OM UM PM PC=double RC=toward-zero");
+    CHECK(fields("fcw", 0x047F) == "IM DM ZM OM UM PM PC=single RC=down");
+    CHECK(fields("fsw", 0x0000) == "TOP=0 C3=0 C2=0 C1=0 C0=0");
+    CHECK(fields("fsw", 0xB9A1) == "IE PE ES B TOP=7 C3=0 C2=0 C1=0 C0=1");
+    CHECK(fields("fsw", 0x4700) == "TOP=0 C3=1 C2=1 C1=1 C0=1");   // FCOM/FXAM results: C3 C2 C0 = unordered
+    CHECK(fields("ftw", 0x81) == "R0 R7");
+    CHECK(fields("ftw", 0) == "");
+    CHECK(control_word("xmm0") == nullptr);
 }
 
 TEST_CASE("a standard area saved with a smaller XCR0 is read with the components that fit") {

@@ -125,3 +125,24 @@ TEST_CASE("a buffer that does not fit this machine is read with the built-in pro
     }
     std::filesystem::remove(fc);
 }
+
+TEST_CASE("dump text names the fields of FCW, FSW, FTW and MXCSR", "[dump]") {
+    auto b = testing::read_bytes(data_path("whpx-832.bin"));
+    b[0] = 0x7f, b[1] = 0x0e;   // FCW 0x0e7f: double precision, round toward zero
+    b[2] = 0xa1, b[3] = 0xb9;   // FSW 0xb9a1: IE PE ES B, TOP 7, C0
+    b[4] = 0x81;                // FTW: R0 and R7 valid
+    b[24] = 0xc0, b[25] = 0xff; // MXCSR 0xffc0: FZ, DAZ, toward zero
+    std::string f = tmp("xsave-control-words-" + std::to_string(::getpid()) + ".bin");
+    testing::write_bytes(f, b);
+    auto r = run_tool("dump " + shell_quote(f) + profile());
+    std::filesystem::remove(f);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("    FCW          0x0e7f  (IM DM ZM OM UM PM, PC=double, RC=toward-zero)\n") != std::string::npos);
+    CHECK(r.out.find("    FSW          0xb9a1  (IE PE ES B, TOP=7, C3=0 C2=0 C1=0 C0=1)\n") != std::string::npos);
+    CHECK(r.out.find("    FTW          0x81  (valid: R0 R7)\n") != std::string::npos);
+    CHECK(r.out.find("    MXCSR        0x0000ffc0  (IM DM ZM OM UM PM, RC=toward-zero, FZ=1 DAZ=1)\n") != std::string::npos);
+    // The WHPX sample: PE set by an inexact result, no x87 register valid.
+    auto golden = run_tool("dump " + shell_quote(data_path("whpx-832.bin")) + profile());
+    CHECK(golden.out.find("    MXCSR        0x00001fa0  (PE, IM DM ZM OM UM PM, RC=nearest, FZ=0 DAZ=0)\n") != std::string::npos);
+    CHECK(golden.out.find("    FTW          0x00  (all empty)\n") != std::string::npos);
+}

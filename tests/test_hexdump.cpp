@@ -6,6 +6,12 @@
 #include "xsave/hexdump.hpp"
 
 #include "golden.hpp"
+#include "xsave/input.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
@@ -40,8 +46,10 @@ TEST_CASE("hexdump of the WHPX sample matches the golden files, plain and colour
     check_golden("hexdump-whpx-832-color.txt", colour);
     CHECK(plain.find('\x1b') == std::string::npos);
     auto lines = split_lines(plain);
-    // 52 byte lines, 7 markers (x87, SSE, reserved, software-reserved, header, AVX) and the summary.
-    REQUIRE(lines.size() == 1 + 52 + 6);
+    // 52 byte lines, of which 27 in runs of equal ones become 5 "*" lines, 6 markers (x87, SSE,
+    // reserved, software-reserved, header, AVX) and the summary.
+    REQUIRE(lines.size() == 1 + 25 + 5 + 6);
+    CHECK(std::find(lines.begin(), lines.end(), "*    0030..009f (7 lines as above)  x87: st1 .. st7") != lines.end());
     CHECK(lines[0] == "832 bytes, compacted form, 832-byte layout; XSTATE_BV 0x3 (x87|SSE), XCOMP_BV 0x8000000000000007");
     CHECK(lines[1] == "---- 0x0000  x87 (bit 0)  160 bytes  in use ----");
     CHECK(lines[2] == "0000  7f 03 00 00 00 00 00 00  00 00 00 00 00 00 00 00  x87: fcw fsw ftw fop fip");
@@ -104,7 +112,9 @@ TEST_CASE("hexdump of a standard area shows unused gaps and trailing bytes") {
     Image img = read_image(bytes, cpu, ro);
     std::string text = render_hexdump(hexdump_lines(img), false);
     CHECK(text.find("---- 0x0340  unused (not in the layout's XCR0)  256 bytes ----\n") != std::string::npos);
-    CHECK(text.find("03c0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  unused (not in the layout's XCR0)\n") != std::string::npos);
+    CHECK(text.find("*    0350..043f (15 lines as above)  unused (not in the layout's XCR0)\n") != std::string::npos);
+    CHECK(render_hexdump(hexdump_lines(img, false), false)
+              .find("03c0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  unused (not in the layout's XCR0)\n") != std::string::npos);
     CHECK(text.find("---- 0x0a88  trailing bytes after the 2696-byte layout  8 bytes ----\n") != std::string::npos);
     CHECK(text.find("0a80  55 00 00 00 00 00 00 00 |11 00 00 00 00 00 00 00  PKRU: pkru | trailing\n") != std::string::npos);
 }
@@ -142,4 +152,89 @@ TEST_CASE("xsavetool hexdump: golden output plain and coloured, colour only when
     CHECK(tooshort.status == 2);
     CHECK(tooshort.out == "");
     CHECK(std::count(tooshort.err.begin(), tooshort.err.end(), '\n') == 1);
+}
+
+namespace {
+// A Sapphire Rapids compacted area with TILEDATA in use: tmm0 all zero, tmm1 rows of one
+// repeated 16-byte pattern, tmm2 one odd byte in the middle of a zero run, the rest zero.
+std::vector<uint8_t> amx_with_runs() {
+    std::vector<uint8_t> bytes(10752, 0);
+    store_le(bytes.data() + kXstateBvOffset, 0x40003, 8);
+    store_le(bytes.data() + kXcompBvOffset, kCompactedBit | 0x602E7, 8);
+    store_le(bytes.data() + 24, 0x1f80, 4);
+    for (size_t i = 0; i < 1024; ++i) bytes[0xA00 + 1024 + i] = uint8_t(0x10 + i % 16);
+    bytes[0xA00 + 2048 + 500] = 0x5A;
+    return bytes;
+}
+} // namespace
+
+TEST_CASE("hexdump collapses repeated lines with '*' and the paste reads back the exact bytes", "[hex]") {
+    CpuModel cpu(testing::sapphire_rapids());
+    auto bytes = amx_with_runs();
+    Image img = read_image(bytes, cpu);
+    std::string text = render_hexdump(hexdump_lines(img), false);
+    auto lines = split_lines(text);
+    // 672 byte lines and 13 markers without collapsing (the issue's 686 lines); a few dozen with it.
+    CHECK(split_lines(render_hexdump(hexdump_lines(img, false), false)).size() == 1 + 672 + 13);
+    CHECK(lines.size() == 49);
+    // The run of tmm0 (zero, after its first line) stops where tmm1's pattern starts; the label
+    // of the line after a '*' is that line's own.
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "*    0a10..0dff (63 lines as above)  AMX TILEDATA: tmm0[16-1023]") != lines.end());
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "0e00  10 11 12 13 14 15 16 17  18 19 1a 1b 1c 1d 1e 1f  AMX TILEDATA: tmm1[0-15]") != lines.end());
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "*    0e10..11ff (63 lines as above)  AMX TILEDATA: tmm1[16-1023]") != lines.end());
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "13f0  00 00 00 00 5a 00 00 00  00 00 00 00 00 00 00 00  AMX TILEDATA: tmm2[496-511]") != lines.end());
+    // Several registers in one run: first and last named.
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "*    1410..29ef (350 lines as above)  AMX TILEDATA: tmm2[528-1023] .. tmm7[0-1007]") != lines.end());
+    CHECK(lines.back() == "29f0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  AMX TILEDATA: tmm7[1008-1023]");
+    // No '*' crosses a marker: every component's first line is printed.
+    CHECK(std::find(lines.begin(), lines.end(), "---- 0x0a00  AMX TILEDATA (bit 18)  8192 bytes  in use ----") != lines.end());
+
+    auto back = parse_hex_text(text);
+    CHECK(back.style == HexStyle::Xsavetool);
+    CHECK(back.bytes == bytes);
+    // Coloured output differs only in escapes; the plain text pastes back the same.
+    CHECK(parse_hex_text(render_hexdump(hexdump_lines(img, false), false)).bytes == bytes);
+
+    // A '*' line whose range disagrees with the lines around it is refused, not guessed.
+    std::string bad = text;
+    auto at = bad.find("*    0e10..11ff");
+    REQUIRE(at != std::string::npos);
+    bad.replace(at, 15, "*    0e10..11ef");
+    size_t star_line = size_t(std::count(text.begin(), text.begin() + long(at), '\n')) + 1;
+    try {
+        parse_hex_text(bad);
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()) == fmt::format("line {}: '*' names 0xe10..0x11ef but the lines around it give 0xe10..0x11ff", star_line));
+    }
+}
+
+TEST_CASE("xsavetool hexdump -v shows every line; dump reads the collapsed output back", "[hex]") {
+    std::string dir = testing::tmp_path("hexdump-runs");
+    std::filesystem::create_directories(dir);
+    std::string bin = dir + "/amx.bin", txt = dir + "/amx.txt";
+    testing::write_bytes(bin, amx_with_runs());
+    std::string cpu = " --cpuid sapphire-rapids --color never";
+    auto h = testing::run_tool("hexdump " + bin + cpu);
+    REQUIRE(h.status == 0);
+    CHECK(std::count(h.out.begin(), h.out.end(), '\n') == 49);
+    auto all = testing::run_tool("hexdump " + bin + cpu + " -v");
+    CHECK(std::count(all.out.begin(), all.out.end(), '\n') == 1 + 672 + 13);
+    {
+        std::ofstream(txt) << h.out;
+    }
+    auto a = testing::run_tool("dump --json " + bin + " --cpuid sapphire-rapids");
+    auto b = testing::run_tool("dump --json " + txt + " --cpuid sapphire-rapids");
+    REQUIRE(a.status == 0);
+    REQUIRE(b.status == 0);
+    auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+    for (const char* k : {"registers", "components", "reserved_bytes", "xstate_bv", "xcomp_bv"}) CHECK(ja[k] == jb[k]);
+    // The summary line and the first marker are outside the block (markers inside it are counted in it).
+    CHECK(jb["input"]["notes"][0] == "hex text (xsavetool hexdump), lines 3..49, 10752 bytes; 2 other lines ignored");
+    std::filesystem::remove_all(dir);
 }

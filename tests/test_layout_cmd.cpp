@@ -6,6 +6,7 @@
 #include "xsave/layout_compare.hpp"
 
 #include "golden.hpp"
+#include "xml_check.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,12 +19,19 @@ using testing::check_golden;
 // An inline profile as a JSON file the binary can read; removed at the end of the test.
 struct TempProfile {
     std::string path;
+    // NAME.json in a directory of this process: `layout --compare` names a profile file by its stem.
     explicit TempProfile(const Profile& p) {
-        path = (std::filesystem::temp_directory_path() / ("xsave-layout-" + std::to_string(::getpid()) + "-" + p.name + ".json")).string();
+        auto dir = std::filesystem::temp_directory_path() / ("xsave-layout-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        path = (dir / (p.name + ".json")).string();
         std::string j = profile_to_json(p);
         testing::write_bytes(path, {j.begin(), j.end()});
     }
-    ~TempProfile() { std::filesystem::remove(path); }
+    ~TempProfile() {
+        std::filesystem::remove(path);
+        std::error_code ec;
+        std::filesystem::remove(std::filesystem::path(path).parent_path(), ec);   // when the last one goes
+    }
     std::string arg() const { return testing::shell_quote(path); }
 };
 
@@ -228,13 +236,13 @@ TEST_CASE("xsavetool layout on the corpus dumps: Genoa vs Skylake-SP both ways, 
         INFO(line);
         CHECK(gs.out.find(line) != std::string::npos);
     }
-    CHECK(gs.out.find("  bit 3  MPX BNDREGS     new            0x3c0, 64 bytes (only on Intel(R) Xeon(R) D-2183IT CPU @ 2.20GHz)\n") !=
+    CHECK(gs.out.find("  bit 3  MPX BNDREGS     new            0x3c0, 64 bytes (only on GenuineIntel0050654_SkylakeD_CPUID)\n") !=
           std::string::npos);
     auto sg = testing::run_tool("layout --cpuid " + sky + " --compare " + genoa);
     CHECK(sg.status == 1);
     CHECK(sg.out.find("  bit 5  AVX-512 opmask  moved          0x440 -> 0x340, 64 bytes\n") != std::string::npos);
     CHECK(sg.out.find("  bit 9  PKRU            moved          0xa80 -> 0x980, 8 bytes\n") != std::string::npos);
-    CHECK(sg.out.find("  bit 3  MPX BNDREGS     missing        0x3c0, 64 bytes (only on Intel(R) Xeon(R) D-2183IT CPU @ 2.20GHz)\n") !=
+    CHECK(sg.out.find("  bit 3  MPX BNDREGS     missing        0x3c0, 64 bytes (only on GenuineIntel0050654_SkylakeD_CPUID)\n") !=
           std::string::npos);
     CHECK(sg.out.find("standard buffers:  impossible without dropping MPX BNDREGS, MPX BNDCSR") != std::string::npos);
 
@@ -245,4 +253,44 @@ TEST_CASE("xsavetool layout on the corpus dumps: Genoa vs Skylake-SP both ways, 
     CHECK(doc["compacted_size"] == 10752);
     CHECK(doc["components"][7]["compacted_offset"] == 2496);
     CHECK(doc["components"][8]["compacted_offset"] == 2560);
+}
+
+TEST_CASE("layout --compare tells one story: compacted components only Q has are not in P's buffer", "[layout]") {
+    CpuModel g(testing::genoa()), s(testing::skylake_sp());
+    auto c = compare_layouts(g, s);
+    // MPX is not in Genoa's XCOMP_BV 0x2e7: no offset in that buffer, initialised on restore.
+    CHECK(change(c, 3).compacted.placement == Placement::New);
+    CHECK_FALSE(change(c, 3).compacted.to_offset);
+    CHECK(change(c, 3).compacted.to_size == 64u);
+    CHECK(change(c, 5).compacted.placement == Placement::Same);
+    CHECK(*change(c, 5).compacted.to_offset == 0x340u);
+    REQUIRE(c.read_compacted);
+    CHECK(c.read_compacted->mask == 0x2E7u);
+    CHECK(c.compacted.verdict == Verdict::AsIs);
+    // Standard form: Skylake's own offsets, MPX at 0x3c0 (bytes XRSTOR reads and initialises).
+    CHECK(*change(c, 3).standard->to_offset == 0x3C0u);
+}
+
+TEST_CASE("xsavetool layout --compare: headings use the names typed, text and SVG agree", "[layout]") {
+    if (!testing::have_xml_parser()) SKIP_TEST("built without expat (see tests/xml_check.hpp)");
+    std::string svg = testing::tmp_path("zen4-skx.svg");
+    auto r = testing::run_tool("layout --cpuid zen4 --compare skx --svg " + testing::shell_quote(svg));
+    CHECK(r.status == 1);
+    CHECK(r.out.starts_with("can a buffer saved on zen4 be restored on skx?\n  zen4: XCR0 0x2e7"));
+    CHECK(r.out.find("\n  skx:  XCR0 0x") != std::string::npos);
+    CHECK(r.out.find("(XCOMP_BV 0x80000000000002e7, as zen4 writes it)\n") != std::string::npos);
+    CHECK(r.out.find("  bit 3  MPX BNDREGS     new            not in the buffer, 64 bytes (only on skx: initialised on restore)\n") !=
+          std::string::npos);
+    CHECK(r.out.find("  bit 5  AVX-512 opmask  same           0x340, 64 bytes\n") != std::string::npos);
+    CHECK(r.out.find("Intel(R)") == std::string::npos);
+    std::string doc = testing::read_text(svg);
+    std::filesystem::remove(svg);
+    CHECK(doc.find("<title>XSAVE layouts: zen4 \u2192 skx</title>") != std::string::npos);
+    CHECK(doc.find("compacted (XCOMP_BV 0x80000000000002e7, as zen4 writes it)") != std::string::npos);
+    CHECK(doc.find("Intel(R)") == std::string::npos);
+    auto x = testing::parse_xml(doc);
+    REQUIRE(x.ok);
+    // No band in the compacted picture says anything moved, as the text says.
+    for (size_t b : x.find("g", "class", "band"))
+        if (x.elements[b].attrs.at("data-form") == "compacted") CHECK(x.elements[b].attrs.at("data-placement") == "same");
 }

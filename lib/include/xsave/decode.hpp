@@ -16,6 +16,12 @@ struct Value {
     std::vector<uint8_t> bytes;
     Show show = Show::Hex;
     unsigned bit = 0;            // the component it belongs to (views: their highest part)
+    // The value as a little-endian number (of its first 8 bytes).
+    uint64_t number() const {
+        uint64_t v = 0;
+        for (size_t i = bytes.size() < 8 ? bytes.size() : 8; i--;) v = v << 8 | bytes[i];
+        return v;
+    }
 };
 
 struct DecodedComponent {
@@ -42,6 +48,9 @@ struct Decoded {
     std::vector<Run> reserved;
     std::vector<uint8_t> trailing_data;
     std::vector<std::string> warnings;
+    // Set when a printer kept only part of the decode (dump --only, --in-use): JSON
+    // "selection", which `assemble` refuses (the rest of the area is not there).
+    std::string selection;
 };
 
 Decoded decode(const Image& img, const CpuModel& cpu);
@@ -69,12 +78,11 @@ std::string hex_bytes(std::span<const uint8_t> b);
 // "0x" + minimal lowercase hex, for masks and other 64-bit values in JSON.
 std::string hex_u64(uint64_t v);
 
-// How people read a value: hex plus, for x87 registers, the decimal value and, for MXCSR,
-// the flag names.
+// How people read a value: hex plus, for x87 registers, the decimal value (control and
+// status registers' fields: control_words.hpp).
 std::string show_value(const Value& v);
 // Decimal value of an 80-bit extended-precision number (bytes little-endian).
 std::string x87_decimal(std::span<const uint8_t> ten_bytes);
-std::string mxcsr_flags(uint32_t mxcsr);
 
 // The `dump --json` contract's one writer, as text for streaming many areas: only the members,
 // each on its own line at `indent` (>= 2) spaces, ",\n" between them, no braces, no final

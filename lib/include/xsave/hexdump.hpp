@@ -30,8 +30,9 @@ struct HexLine {
 };
 
 // The dump of `img` (read with `cpu`): a summary line, then marker and byte lines. Bytes after
-// the layout are shown as trailing.
-std::vector<HexLine> hexdump_lines(const Image& img);
+// the layout are shown as trailing. With `collapse`, runs of lines equal to the one before
+// become one "*    FROM..TO (N lines as above)  what they cover" line, as hexdump -C does.
+std::vector<HexLine> hexdump_lines(const Image& img, bool collapse = true);
 
 // The lines as text; with `ansi`, spans become ANSI SGR colours (256-colour palette, faint
 // for components in init state).

@@ -78,15 +78,20 @@ struct LayoutComparison {
     // The compacted buffer P writes (XSAVEC/XSAVES with XCOMP_BV = XCR0|XSS, bit 63 included),
     // and the layout Q's XRSTOR would read it with after dropping what Q lacks.
     uint64_t xcomp_bv = 0;
+    const Layout* read_compacted = nullptr;    // that layout (owned by Q's CpuModel): what pictures draw for Q
     std::vector<ComponentChange> components;   // union of both CPUs' components, bit order
     FormVerdict standard, compacted;
     bool restorable_as_is() const { return standard.verdict == Verdict::AsIs; }
 };
 
 // P's and Q's masks: each CPU's enabled XCR0 / IA32_XSS, or, when given, the same masks for
-// both (restricted to what Q supports: the rest is missing on Q).
+// both (restricted to what Q supports: the rest is missing on Q). In compacted form a
+// component only Q has is "new" without offsets: P's XCOMP_BV leaves it out of the buffer.
+// `p_name`/`q_name` (when not empty) name the CPUs in texts instead of the profiles' names
+// (the CLI passes what the user typed, not 60-character brand strings).
 LayoutComparison compare_layouts(const CpuModel& p, const CpuModel& q, std::optional<uint64_t> xcr0 = {},
-                                 std::optional<uint64_t> xss = {});
+                                 std::optional<uint64_t> xss = {}, const std::string& p_name = {},
+                                 const std::string& q_name = {});
 
 nlohmann::ordered_json to_json(const LayoutComparison& c);
 

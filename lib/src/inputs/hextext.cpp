@@ -34,6 +34,7 @@ struct Line {
     std::vector<uint8_t> bytes;
     std::string odd;               // first token with an odd digit count
     std::string lone;              // the token of a Lone line (maybe an end offset)
+    uint64_t star_end = 0;         // our hexdump's "*    FROM..TO": offset = FROM, star_end = TO + 1
 };
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
@@ -96,6 +97,18 @@ Line classify_annotated(std::string_view s, size_t no) {
     Line l;
     l.no = no;
     if (s.size() > 10 && s.starts_with("---- 0x") && s.ends_with(" ----")) { l.kind = Kind::Marker; return l; }
+    if (s.size() > 2 && s[0] == '*' && is_space(s[1])) {   // "*    0a10..29ef (511 lines as above)  ..."
+        std::string_view r = trim(s.substr(1));
+        size_t dots = r.find(".."), sp = r.find(' ');
+        if (dots == std::string_view::npos || sp == std::string_view::npos || dots > sp) return l;
+        auto from = parse_offset(r.substr(0, dots)), to = parse_offset(r.substr(dots + 2, sp - dots - 2));
+        if (!from || !to || *to < *from) return l;
+        l.kind = Kind::Star;
+        l.style = HexStyle::Xsavetool;
+        l.offset = *from;
+        l.star_end = *to + 1;
+        return l;
+    }
     size_t i = 0;
     while (i < s.size() && !is_space(s[i])) ++i;
     if (i < 4) return l;
@@ -209,6 +222,7 @@ struct Run {
     uint64_t expected = 0, prev_offset = 0;
     std::vector<uint8_t> prev_bytes;
     size_t star_line = 0;
+    uint64_t star_from = 0, star_end = 0;   // the range an annotated "*" names (star_end 0: none)
     bool closed = false;              // a closing offset ended it
 
     void fail(std::string msg) { if (!error) error = std::move(msg); }
@@ -216,8 +230,14 @@ struct Run {
     // A pending "*" before a line at `offset`: repeat the last line up to it.
     bool expand(size_t no, uint64_t offset) {
         if (!star_line) return true;
+        size_t star = star_line;
         star_line = 0;
         size_t width = prev_bytes.size();
+        if (star_end && (star_from != expected || star_end != offset)) {
+            fail(fmt::format("line {}: '*' names {:#x}..{:#x} but the lines around it give {:#x}..{:#x}", star, star_from,
+                             star_end - 1, expected, offset - 1));
+            return false;
+        }
         if (offset < expected) return offset_error(no, offset);
         uint64_t gap = offset - expected;
         if (width == 0 || gap % width) {
@@ -256,7 +276,8 @@ struct Run {
         if (closed) return false;
         if (l.kind == Kind::Marker) return offsets && style == HexStyle::Xsavetool;
         if (offsets)
-            return l.kind == Kind::Star || l.kind == Kind::Lone || (l.kind == Kind::Data && l.has_offset && l.style == style);
+            return (l.kind == Kind::Star && (l.style == HexStyle::Plain || l.style == style)) || l.kind == Kind::Lone ||
+                   (l.kind == Kind::Data && l.has_offset && l.style == style);
         return l.kind == Kind::Lone || (l.kind == Kind::Data && !l.has_offset);
     }
 
@@ -272,6 +293,8 @@ struct Run {
         }
         if (l.kind == Kind::Star) {
             star_line = l.no;
+            star_from = l.offset;
+            star_end = l.star_end;
             return;
         }
         if (l.kind == Kind::Lone) {   // the closing offset: the total length
@@ -316,7 +339,7 @@ HexText parse_hex_text(std::string_view text, std::optional<size_t> block) {
         if (nl == std::string_view::npos) nl = text.size();
         Line l = classify(text.substr(pos, nl - pos), no);
         pos = nl + 1;
-        if (l.kind != Kind::Blank && l.kind != Kind::Marker) ++nonblank;   // markers: our own hexdump's
+        if (l.kind != Kind::Blank) ++nonblank;   // markers (our hexdump's) too: a run counts those it holds
         if (cur && cur->continues(l)) {
             cur->add(l);
             continue;

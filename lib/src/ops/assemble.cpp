@@ -267,6 +267,8 @@ std::vector<uint8_t> assemble(std::string_view text, std::optional<uint64_t> tid
     const json top = parse_json_text(text, "state JSON");
     const json& j = pick_area(top, tid);
     if (!j.is_object()) bad("(top level)", "expected an object as `xsavetool dump --json` writes");
+    if (j.contains("selection"))
+        bad("selection", "this dump holds only part of the area (--only/--in-use); expected a whole `dump --json`");
     const std::string fmt_name = member(j, "", "format").is_string() ? j["format"].get<std::string>() : "";
     if (fmt_name != "standard" && fmt_name != "compacted") bad("format", "expected \"standard\" or \"compacted\"");
     uint64_t size = number(member(j, "", "size"), "size");

@@ -171,13 +171,15 @@ const char* verdict_name(Verdict v) {
 }
 
 LayoutComparison compare_layouts(const CpuModel& p, const CpuModel& q, std::optional<uint64_t> xcr0,
-                                 std::optional<uint64_t> xss) {
+                                 std::optional<uint64_t> xss, const std::string& p_name, const std::string& q_name) {
     LayoutComparison c;
     c.from = layout_table(p, xcr0, xss);
     std::optional<uint64_t> qx0, qxss;
     if (xcr0) qx0 = *xcr0 & q.supported_xcr0();
     if (xss) qxss = *xss & q.supported_xss();
     c.to = layout_table(q, qx0, qxss);
+    if (!p_name.empty()) c.from.profile = p_name;
+    if (!q_name.empty()) c.to.profile = q_name;
     const std::string& qname = c.to.profile;
 
     // Standard form: Q's XRSTOR reads the buffer with Q's own offsets.
@@ -187,6 +189,7 @@ LayoutComparison compare_layouts(const CpuModel& p, const CpuModel& q, std::opti
     c.xcomp_bv = kCompactedBit | c.from.compacted->mask;
     const Layout& pc = *c.from.compacted;
     const Layout& qc = q.compacted(pc.mask & c.to.compacted->mask);
+    c.read_compacted = &qc;
     Tally tc;
     for (unsigned b = 0; b < 63; ++b) {
         bool std_any = ps.has(b) || qs.has(b);
@@ -199,8 +202,13 @@ LayoutComparison compare_layouts(const CpuModel& p, const CpuModel& q, std::opti
             ch.standard = place(ps, &qs, b);
             tally(ts, b, *ch.standard);
         }
-        // Components only Q has: where Q's own XSAVEC/XSAVES would put them.
-        ch.compacted = pc.has(b) || qc.has(b) ? place(pc, &qc, b) : place(pc, c.to.compacted, b);
+        // Components only Q has are not in P's buffer (its XCOMP_BV lacks them): no place in
+        // it, initialised by Q's XRSTOR. Q's own XSAVEC offsets would contradict the others'.
+        ch.compacted = place(pc, &qc, b);
+        if (!pc.has(b) && !qc.has(b) && c.to.compacted->has(b)) {
+            ch.compacted.placement = Placement::New;
+            ch.compacted.to_size = c.to.compacted->size[b];
+        }
         if (b < 2 && !pc.has(b) && !c.to.compacted->has(b)) {
             // Legacy components sit at fixed places in both forms.
             ch.compacted = place(ps, &qs, b);

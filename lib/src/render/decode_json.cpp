@@ -120,6 +120,7 @@ void append_json_members(std::string& out, const Decoded& d, unsigned indent) {
     append_json_string(m["xstate_bv"], hex_u64(d.xstate_bv));
     append_json_string(m["xcomp_bv"], hex_u64(d.xcomp_bv));
     append_json_string(m["profile"], d.profile);
+    if (!d.selection.empty()) append_json_string(m["selection"], d.selection);
     append_list(m["components"], d.components.size(), i1, '[', ']', [&](size_t k) {
         const auto& c = d.components[k];
         append_object(out, i2, [&](Members& cm) {

@@ -171,9 +171,48 @@ HexLine marker(const Image& img, const Region& r) {
     return lb.line;
 }
 
+// Annotation of bytes [begin, end): owners in byte order, grouped by component (or header,
+// padding, ...).
+struct Group {
+    DumpStyle style;
+    std::string name;
+    std::vector<std::string> items;
+};
+
+std::vector<Group> annotate(const Image& img, const Map& m, size_t begin, size_t end) {
+    std::vector<Group> groups;
+    for (size_t i = begin; i < end;) {
+        size_t j = i;
+        while (j + 1 < end && m.own[j + 1] == m.own[i]) ++j;
+        const Owner& o = m.own[i];
+        std::string name = group_name(o, m, i), item = owner_item(img, o, i, j, field_start(m, i));
+        DumpStyle st = style_of(img, o);
+        if (groups.empty() || groups.back().name != name || !(groups.back().style == st)) groups.push_back({st, name, {}});
+        if (!item.empty()) groups.back().items.push_back(item);
+        i = j + 1;
+    }
+    return groups;
+}
+
+// With `abridge` (a "*" line over many registers), a group names its first and last items.
+void add_groups(LineBuilder& lb, const std::vector<Group>& groups, bool abridge) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+        if (g) lb.add(" | ", {});
+        std::string text = groups[g].name;
+        const auto& items = groups[g].items;
+        if (!items.empty()) text += ":";
+        if (abridge && items.size() > 3) {
+            text += " " + items.front() + " .. " + items.back();
+        } else {
+            for (const auto& it : items) text += " " + it;
+        }
+        lb.add(text, groups[g].style);
+    }
+}
+
 } // namespace
 
-std::vector<HexLine> hexdump_lines(const Image& img) {
+std::vector<HexLine> hexdump_lines(const Image& img, bool collapse) {
     const Layout& L = *img.layout;
     Map m = build_map(img);
     std::vector<HexLine> out;
@@ -186,7 +225,7 @@ std::vector<HexLine> hexdump_lines(const Image& img) {
         out.push_back(std::move(lb.line));
     }
     size_t n = img.bytes.size(), next_region = 0;
-    for (size_t line = 0; line < n; line += kPerLine) {
+    auto emit_line = [&](size_t line) {
         size_t end = std::min(n, line + kPerLine);
         std::vector<size_t> starts;   // region starts inside this line
         while (next_region < m.regions.size() && m.regions[next_region].begin < end) {
@@ -209,28 +248,37 @@ std::vector<HexLine> hexdump_lines(const Image& img) {
             lb.add(fmt::format("{:02x}", img.bytes[i]), st);
         }
         lb.add("  ", {});
-        // Annotation: owners in byte order, grouped by component (or header, padding, ...).
-        struct Group { DumpStyle style; std::string name; std::vector<std::string> items; };
-        std::vector<Group> groups;
-        for (size_t i = line; i < end;) {
-            size_t j = i;
-            while (j + 1 < end && m.own[j + 1] == m.own[i]) ++j;
-            const Owner& o = m.own[i];
-            std::string name = group_name(o, m, i), item = owner_item(img, o, i, j, field_start(m, i));
-            DumpStyle st = style_of(img, o);
-            if (groups.empty() || groups.back().name != name || !(groups.back().style == st)) groups.push_back({st, name, {}});
-            if (!item.empty()) groups.back().items.push_back(item);
-            i = j + 1;
-        }
-        for (size_t g = 0; g < groups.size(); ++g) {
-            if (g) lb.add(" | ", {});
-            std::string text = groups[g].name;
-            if (!groups[g].items.empty()) text += ":";
-            for (const auto& it : groups[g].items) text += " " + it;
-            lb.add(text, groups[g].style);
-        }
+        add_groups(lb, annotate(img, m, line, end), false);
         out.push_back(std::move(lb.line));
+    };
+    size_t run_begin = 0, run_end = 0;   // lines collapsed into a pending "*" line
+    auto flush_run = [&] {
+        size_t lines = (run_end - run_begin) / kPerLine;
+        if (lines == 1) emit_line(run_begin);   // a "*" for one line saves nothing
+        if (lines > 1) {
+            LineBuilder lb;
+            // hexdump -C's "*", with the range and what it covers so the labels stay right.
+            lb.add(fmt::format("*    {:04x}..{:04x} ({} lines as above)  ", run_begin, run_end - 1, lines), {});
+            add_groups(lb, annotate(img, m, run_begin, run_end), true);
+            out.push_back(std::move(lb.line));
+        }
+        run_begin = run_end = 0;
+    };
+    for (size_t line = 0; line < n; line += kPerLine) {
+        size_t end = std::min(n, line + kPerLine);
+        // Like hexdump -C: a full line equal to the one before, with no region starting in it,
+        // becomes part of a "*" line. The last line is always shown: it ends the buffer.
+        bool region_here = next_region < m.regions.size() && m.regions[next_region].begin < end;
+        if (collapse && line > 0 && end - line == kPerLine && end < n && !region_here &&
+            std::equal(img.bytes.begin() + long(line), img.bytes.begin() + long(end), img.bytes.begin() + long(line - kPerLine))) {
+            if (run_end != line) run_begin = line;
+            run_end = end;
+            continue;
+        }
+        flush_run();
+        emit_line(line);
     }
+    flush_run();
     return out;
 }
 

@@ -1,4 +1,4 @@
-// How values read to people: x87 decimal values and MXCSR flag names.
+// How values read to people: x87 decimal values.
 #include "xsave/decode.hpp"
 #include "model/bytes.hpp"
 
@@ -32,24 +32,11 @@ std::string x87_decimal(std::span<const uint8_t> b) {
     return fmt::format("{:.19Lg}", v);
 }
 
-std::string mxcsr_flags(uint32_t m) {
-    static constexpr const char* flags[] = {"IE", "DE", "ZE", "OE", "UE", "PE", "DAZ", "IM", "DM", "ZM", "OM", "UM", "PM"};
-    static constexpr const char* rc[] = {"nearest", "down", "up", "toward-zero"};
-    std::string r;
-    for (unsigned i = 0; i < 13; ++i)
-        if (m >> i & 1) r += std::string(r.empty() ? "" : " ") + flags[i];
-    r += std::string(r.empty() ? "" : " ") + "RC=" + rc[m >> 13 & 3];
-    if (m >> 15 & 1) r += " FZ";
-    if (m >> 17 & 1) r += " MM";
-    if (uint32_t rest = m & ~0x2FFFFu) r += fmt::format(" reserved=0x{:x}", rest);
-    return r;
-}
-
 std::string show_value(const Value& v) {
     std::string hex = hex_value(v.bytes);
     switch (v.show) {
     case Show::X87Reg: return hex + "  " + x87_decimal(v.bytes);
-    case Show::Mxcsr: return hex + "  " + mxcsr_flags(uint32_t(load_le(v.bytes.data(), 4)));
+    case Show::Mxcsr:   // named fields: control_words.hpp, printed by the CLI
     case Show::Hex:
     case Show::Bytes: break;
     }

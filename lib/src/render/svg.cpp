@@ -240,10 +240,14 @@ std::string compare_svg(const LayoutComparison& c) {
     for (int k = 0; k < 2; ++k) {
         bool compacted = k == 1;
         const Layout& P = compacted ? *c.from.compacted : *c.from.standard;
-        const Layout& Q = compacted ? *c.to.compacted : *c.to.standard;
+        // Compacted: the layout Q's XRSTOR reads P's buffer with (P's XCOMP_BV), not Q's own
+        // XSAVEC layout, so the picture tells what the verdict below tells.
+        const Layout& Q = compacted ? (c.read_compacted ? *c.read_compacted : *c.to.compacted) : *c.to.standard;
         double x0 = 600.0 * k;
-        heading(cv, x0 + 300, 46, compacted ? "compacted (XSAVEC/XSAVES, each CPU's XCR0|IA32_XSS)" : "standard (XSAVE)", 13, true,
-                "middle");
+        heading(cv, x0 + 300, 46,
+                compacted ? fmt::format("compacted (XCOMP_BV 0x{:x}, as {} writes it)", c.xcomp_bv, shorten(c.from.profile))
+                          : std::string("standard (XSAVE)"),
+                13, true, "middle");
         // Profile names can be long brand strings: P's runs left from its bar, Q's right from its bar.
         heading(cv, x0 + kP + kBar, 62, shorten(c.from.profile), 11, true, "end");
         heading(cv, x0 + kP + kBar, 76, fmt::format("{} bytes", P.total_size), 11, false, "end");
