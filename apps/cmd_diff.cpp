@@ -164,18 +164,23 @@ void run_assemble(const AssembleOptions& o) {
         for (const auto& n : notes) cli::warn(fmt::format("{}: {}", o.into, n));
         return cli::write_output(o.out, out, true, true);
     }
-    if (!o.to.empty()) {
-        if (o.profile.empty()) throw xsave::Error("--to needs --cpuid: the target layout comes from a CPUID profile");
-        xsave::CpuModel cpu(cli::load_profile(o.profile));
-        xsave::Image img = xsave::naming(o.file, [&] { return xsave::read_image(bytes, cpu); });
-        if (o.to == "standard") {
-            bytes = xsave::to_standard(img, cpu).bytes;
-        } else {
-            auto req = xsave::parse_xcomp_mode(o.xcomp.empty() ? "xsavec" : o.xcomp);
-            bytes = xsave::to_compacted(img, cpu, xsave::compute_xcomp_bv(img, cpu, req)).bytes;
-        }
+    if (o.to.empty() && o.format != "json") return cli::write_area(o.out, bytes, o.format, o.force);
+    if (o.profile.empty())
+        throw xsave::Error(o.to.empty() ? "--format json needs --cpuid: the layout the result is decoded with"
+                                        : "--to needs --cpuid: the target layout comes from a CPUID profile");
+    xsave::CpuModel cpu(cli::load_profile(o.profile));
+    xsave::Image img = xsave::naming(o.file, [&] { return xsave::read_image(bytes, cpu); });
+    if (o.to == "standard") {
+        auto r = xsave::to_standard(img, cpu);
+        xsave::ReadOptions ro;
+        ro.xcr0 = r.layout->mask;   // what the result holds, as the conversions' --format json reads it
+        img = xsave::read_image(std::move(r.bytes), cpu, ro);
+    } else if (o.to == "compacted") {
+        auto req = xsave::parse_xcomp_mode(o.xcomp.empty() ? "xsavec" : o.xcomp);
+        img = xsave::read_image(xsave::to_compacted(img, cpu, xsave::compute_xcomp_bv(img, cpu, req)).bytes, cpu);
     }
-    cli::write_area(o.out, bytes, o.format, o.force);
+    std::string json = o.format == "json" ? xsave::to_json(xsave::decode(img, cpu)).dump(2) + "\n" : "";
+    cli::write_area(o.out, img.bytes, o.format, o.force, json);
 }
 
 } // namespace
@@ -211,19 +216,19 @@ void cli::register_diff(CLI::App& app) {
     auto* as = app.add_subcommand("assemble", "Build an XSAVE area from `dump --json` output (edited or not)");
     as->add_option("state", a->file, "JSON as `xsavetool dump --json` writes it; - for stdin")->required();
     as->add_option("-o,--out", a->out, "output file (written atomically); default stdout");
-    as->add_option("--format", a->format, "raw (default) or hex")
+    as->add_option("--format", a->format, "raw (default), hex or json (the result's dump --json; needs --cpuid)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
                 if (v == "standard" || v == "compacted") throw xsave::Error("--format " + v + " is now --to " + v);
                 return {};
             },
             ""))
-        ->check(CLI::IsMember({"raw", "hex"}));
+        ->check(CLI::IsMember({"raw", "hex", "json"}));
     as->add_option("--to", a->to, "convert to standard or compacted form (needs --cpuid)")
         ->check(CLI::IsMember({"standard", "compacted"}));
     cli::renamed_option(as, "--output", "--format (-o FILE names the output file)");
     as->add_option("--thread", a->thread, "the area with this tid, when the JSON is an array (dump --json of a core)");
-    as->add_option("--cpuid", a->profile, "CPUID profile for --to (with --into: the layout the image was dumped with)");
+    as->add_option("--cpuid", a->profile, "CPUID profile for --to and --format json (with --into: the layout the image was dumped with)");
     as->add_option("--into", a->into, "write the area back into this CRIU core-<pid>.img (changed FP fields only); needs -o");
     as->add_option("--xcomp-bv", a->xcomp, "compacted: xsavec, xsaves, minimal, mshv or a mask");
     as->add_flag("--force", a->force, "write raw bytes to a terminal");

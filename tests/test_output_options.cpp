@@ -128,7 +128,7 @@ TEST_CASE("conversions: --format raw|hex|json; -o FILE holds the same bytes", "[
     CHECK(bad.out.empty());
 }
 
-TEST_CASE("assemble --to standard (was --format standard), --format hex", "[output]") {
+TEST_CASE("assemble --to standard (was --format standard), --format hex and json", "[output]") {
     TmpDir t;
     auto d = run_tool("dump " + kWhpx + kSpr + " --json -o " + shell_quote(t / "s.json"));
     REQUIRE(d.status == 0);
@@ -147,6 +147,15 @@ TEST_CASE("assemble --to standard (was --format standard), --format hex", "[outp
     CHECK(old.status == 2);
     CHECK(old.err == "xsavetool: --format compacted is now --to compacted\n");
     CHECK(old.out.empty());
+
+    // --format json: the result's dump --json, as the conversions write it; it needs a layout.
+    auto j = run_tool("assemble " + shell_quote(t / "s.json") + " --to standard --format json" + kSpr);
+    CHECK(j.status == 0);
+    CHECK(j.out == run_tool("standard " + kWhpx + kSpr + " --format json").out);
+    auto nocpu = run_tool("assemble " + shell_quote(t / "s.json") + " --format json -o " + shell_quote(t / "j.json"));
+    CHECK(nocpu.status == 2);
+    CHECK(nocpu.err == "xsavetool: --format json needs --cpuid: the layout the result is decoded with\n");
+    CHECK(!fs::exists(t / "j.json"));
 }
 
 TEST_CASE("output options: --save-dropped and --restore-dropped: a round trip through a CPU without SSE loses nothing", "[output]") {
