@@ -23,6 +23,7 @@
 extern const char* const kTestDataDir;
 extern const char* const kSharedDir;
 extern const char* const kToolBinary;
+extern const char* const kZmmCrashBinary;   // tests/tools/zmm_crash
 
 namespace testing {
 

@@ -202,9 +202,8 @@ TEST_CASE("every truncation and random corruption of a core is parsed or rejecte
     CHECK(ok > 0);
 }
 
-#ifdef ZMM_CRASH_BIN
 namespace {
-std::vector<uint8_t> make_core(const char* flag) { return testing::crash_core(ZMM_CRASH_BIN, flag, flag ? "core-v" : "core"); }
+std::vector<uint8_t> make_core(const char* flag) { return testing::crash_core(kZmmCrashBinary, flag, flag ? "core-v" : "core"); }
 } // namespace
 
 TEST_CASE("a fresh core from zmm_crash holds the known values in both threads", "[core][live]") {
@@ -227,4 +226,3 @@ TEST_CASE("a fresh --variant core changes only zmm7 and k3 of the main thread", 
     CHECK(wrong_registers(cb.threads[0].xstate, 0) == std::vector<std::string>{"zmm7", "k3"});
     CHECK(cb.threads[1].xstate == ca.threads[1].xstate);
 }
-#endif
