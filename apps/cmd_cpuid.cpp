@@ -11,7 +11,7 @@
 
 #include <memory>
 
-namespace {
+namespace cpuid_cmd {
 
 using namespace xsave;
 
@@ -165,9 +165,10 @@ void run_check(const CpuidOptions& o) {
     cli::set_exit_code(ok ? 0 : 1);
 }
 
-} // namespace
+} // namespace cpuid_cmd
 
 void cli::register_cpuid(CLI::App& app) {
+    using namespace cpuid_cmd;
     auto o = std::make_shared<CpuidOptions>();
     auto* cmd = app.add_subcommand("cpuid", "CPUID profiles: capture, import, list, show, check");
     cmd->require_subcommand(1);

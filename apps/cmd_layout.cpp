@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <optional>
 
-namespace {
+namespace layout_cmd {
 
 using namespace xsave;
 
@@ -139,9 +139,10 @@ void run_hexdump(const HexdumpOptions& o) {
     });
 }
 
-} // namespace
+} // namespace layout_cmd
 
 void cli::register_layout(CLI::App& app) {
+    using namespace layout_cmd;
     auto o = std::make_shared<LayoutOptions>();
     auto* cmd = app.add_subcommand("layout", "Where every state component lives (standard and compacted), or how two CPUs differ");
     o->profile.add(cmd);

@@ -7,7 +7,7 @@
 
 namespace cli {
 
-using namespace xsave::nested;
+namespace nx = xsave::nested;
 
 void NestedCheckFlags::add(CLI::App* cmd) {
     cmd->add_flag("--in-smm", in_smm, "kvm nested state: the vCPU is in SMM");
@@ -28,39 +28,39 @@ std::string joined(const std::vector<std::string>& v) {
     return s;
 }
 
-void print_area(std::string& out, const std::string& title, std::span<const uint8_t> area, std::span<const Field> table,
+void print_area(std::string& out, const std::string& title, std::span<const uint8_t> area, std::span<const nx::Field> table,
                 std::initializer_list<std::string_view> groups) {
     out += fmt::format("{} ({} bytes)\n", title, area.size());
     for (auto g : groups) {
         out += fmt::format("  {}\n", g);
         for (const auto& f : table)
-            if (f.group == g) out += fmt::format("    {:<32} {}\n", f.name, field_hex(area, f));
+            if (f.group == g) out += fmt::format("    {:<32} {}\n", f.name, nx::field_hex(area, f));
     }
 }
 
 } // namespace
 
-std::string nested_text(const std::string& path, const State& s) {
+std::string nested_text(const std::string& path, const nx::State& s) {
     std::string out;
-    const Header& h = s.hdr;
+    const nx::Header& h = s.hdr;
     out += fmt::format("input       {}: kvm_nested_state, {} format, {} bytes\n", path, s.vmx() ? "VMX" : "SVM", s.file_size);
     for (const auto& n : s.notes) out += fmt::format("input       {}\n", n);
-    out += fmt::format("flags       0x{:04x}{}\n", h.flags, joined(flag_names(h.flags)));
+    out += fmt::format("flags       0x{:04x}{}\n", h.flags, joined(nx::flag_names(h.flags)));
     out += fmt::format("format      {} ({})\n", h.format, s.vmx() ? "KVM_STATE_NESTED_FORMAT_VMX" : "KVM_STATE_NESTED_FORMAT_SVM");
     out += fmt::format("size        {}\n", h.size);
     if (s.vmx()) {
         out += fmt::format("vmxon_pa    0x{:016x}{}\n", h.vmxon_pa, h.vmxon_pa == ~0ull ? " (no VMXON)" : "");
         out += fmt::format("vmcs12_pa   0x{:016x}{}\n", h.vmcs12_pa, h.vmcs12_pa == ~0ull ? " (no current VMCS)" : "");
-        out += fmt::format("smm.flags   0x{:04x}{}\n", h.smm_flags, joined(smm_flag_names(h.smm_flags)));
+        out += fmt::format("smm.flags   0x{:04x}{}\n", h.smm_flags, joined(nx::smm_flag_names(h.smm_flags)));
         if (h.pad) out += fmt::format("pad         0x{:04x}\n", h.pad);
-        out += fmt::format("vmx.flags   0x{:08x}{}\n", h.vmx_flags, joined(vmx_flag_names(h.vmx_flags)));
+        out += fmt::format("vmx.flags   0x{:08x}{}\n", h.vmx_flags, joined(nx::vmx_flag_names(h.vmx_flags)));
         out += fmt::format("preemption_timer_deadline 0x{:016x}\n", h.preemption_timer_deadline);
-        if (!s.vmcs12.empty()) print_area(out, "vmcs12", s.vmcs12, vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
+        if (!s.vmcs12.empty()) print_area(out, "vmcs12", s.vmcs12, nx::vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
         if (!s.shadow_vmcs12.empty())
-            print_area(out, "shadow_vmcs12", s.shadow_vmcs12, vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
+            print_area(out, "shadow_vmcs12", s.shadow_vmcs12, nx::vmcs12_fields(), {"header", "control", "exit-info", "guest", "host"});
     } else {
         out += fmt::format("vmcb_pa     0x{:016x}\n", h.vmcb_pa);
-        if (!s.vmcb12.empty()) print_area(out, "vmcb12", s.vmcb12, vmcb12_fields(), {"control", "save"});
+        if (!s.vmcb12.empty()) print_area(out, "vmcb12", s.vmcb12, nx::vmcb12_fields(), {"control", "save"});
     }
     for (const auto& r : s.unnamed) {
         std::string hex;
@@ -70,9 +70,9 @@ std::string nested_text(const std::string& path, const State& s) {
     return out;
 }
 
-void dump_nested(const std::string& path, const State& s, bool json) {
+void dump_nested(const std::string& path, const nx::State& s, bool json) {
     if (json) {
-        auto j = to_json(s);
+        auto j = nx::to_json(s);
         j["input"] = {{"kind", "nested"}, {"notes", nlohmann::ordered_json::array()}};
         fmt::print("{}\n", j.dump(2));
         return;
@@ -81,13 +81,13 @@ void dump_nested(const std::string& path, const State& s, bool json) {
 
 }
 
-CheckOptions nested_check_options(const std::string& profile_spec, const NestedCheckFlags& f) {
+nx::CheckOptions nested_check_options(const std::string& profile_spec, const NestedCheckFlags& f) {
     bool host = profile_spec.empty() || profile_spec == "host";
     xsave::Profile p = host ? xsave::host_profile(xsave::HostLeaves::All) : load_profile(profile_spec);
-    CheckOptions o;
+    nx::CheckOptions o;
     std::string who = host ? "this machine" : profile_spec;
-    if (p.vendor == "GenuineIntel" || p.vendor == "CentaurHauls" || p.vendor == "  Shanghai  ") o.rules = Rules::Vmx;
-    else if (p.vendor == "AuthenticAMD" || p.vendor == "HygonGenuine") o.rules = Rules::Svm;
+    if (p.vendor == "GenuineIntel" || p.vendor == "CentaurHauls" || p.vendor == "  Shanghai  ") o.rules = nx::Rules::Vmx;
+    else if (p.vendor == "AuthenticAMD" || p.vendor == "HygonGenuine") o.rules = nx::Rules::Svm;
     else throw xsave::Error(fmt::format("{}: CPU vendor '{}' is neither Intel nor AMD: VMX or SVM rules? pass --cpuid with a profile that has leaf 0", who, p.vendor));
     o.in_smm = f.in_smm;
     o.vmx_in_cpuid = !f.no_vmx;
@@ -107,15 +107,15 @@ CheckOptions nested_check_options(const std::string& profile_spec, const NestedC
     return o;
 }
 
-void check_nested(const std::string& path, const State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
-    CheckOptions o = nested_check_options(profile_spec, f);
-    CheckResult r = check_nested_state(s, o);
+void check_nested(const std::string& path, const nx::State& s, const std::string& profile_spec, const NestedCheckFlags& f, bool json) {
+    nx::CheckOptions o = nested_check_options(profile_spec, f);
+    nx::CheckResult r = check_nested_state(s, o);
     auto where = [](const std::string& rule) {
-        for (const auto& i : all_rules())
+        for (const auto& i : nx::all_rules())
             if (i.name == rule) return std::string(i.where);
         return std::string();
     };
-    const char* rules = o.rules == Rules::Vmx ? "vmx" : "svm";
+    const char* rules = o.rules == nx::Rules::Vmx ? "vmx" : "svm";
     if (json) {
         nlohmann::ordered_json j;
         j["ok"] = r.ok();
@@ -128,15 +128,15 @@ void check_nested(const std::string& path, const State& s, const std::string& pr
         fmt::print("{}\n", j.dump(2));
     } else {
         fmt::print("{}: {} by KVM_SET_NESTED_STATE ({} rules; {} format, flags 0x{:04x}{})\n", path, r.ok() ? "accepted" : "refused",
-                   o.rules == Rules::Vmx ? "VMX" : "SVM", s.vmx() ? "VMX" : "SVM", s.hdr.flags, joined(flag_names(s.hdr.flags)));
+                   o.rules == nx::Rules::Vmx ? "VMX" : "SVM", s.vmx() ? "VMX" : "SVM", s.hdr.flags, joined(nx::flag_names(s.hdr.flags)));
         for (const auto& v : r.violations) fmt::print("  {}: {}\n    ({})\n", v.rule, v.message, where(v.rule));
         for (const auto& a : r.assumptions) fmt::print("  assuming {}\n", a);
     }
     if (!r.ok()) set_exit_code(1);
 }
 
-void diff_nested(const std::string& a, const State& sa, const std::string& b, const State& sb, bool json) {
-    auto r = diff_states(sa, sb);
+void diff_nested(const std::string& a, const nx::State& sa, const std::string& b, const nx::State& sb, bool json) {
+    auto r = nx::diff_states(sa, sb);
     if (json) {
         fmt::print("{}\n", xsave::to_json(r).dump(2));
     } else {

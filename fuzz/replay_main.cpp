@@ -1,5 +1,5 @@
-// Runs a fuzz target's LLVMFuzzerTestOneInput over every file in the given files or
-// directories (missing directories are fine: a target may have no regressions yet), without
+// fuzz_replay TARGET PATH...: runs the fuzz target's LLVMFuzzerTestOneInput over every file in
+// the given files or directories (missing directories are fine: a target may have no regressions yet), without
 // libFuzzer. A crash, sanitizer report or escaping exception fails the run; the file being
 // run is printed first so the failure names its input.
 #include <algorithm>
@@ -9,14 +9,24 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+#include "replay_targets.hpp"
 
 int main(int argc, char** argv) {
     namespace fs = std::filesystem;
+    const ReplayTarget* target = nullptr;
+    for (size_t i = 0; argc > 1 && i < kReplayTargetCount; ++i)
+        if (std::string_view(argv[1]) == kReplayTargets[i].name) target = &kReplayTargets[i];
+    if (!target) {
+        std::fprintf(stderr, "usage: fuzz_replay TARGET [FILE|DIR]...; targets:");
+        for (size_t i = 0; i < kReplayTargetCount; ++i) std::fprintf(stderr, " %s", kReplayTargets[i].name);
+        std::fprintf(stderr, "\n");
+        return 2;
+    }
     std::vector<fs::path> files;
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 2; i < argc; ++i) {
         fs::path p = argv[i];
         std::error_code ec;
         if (fs::is_directory(p, ec)) {
@@ -33,7 +43,7 @@ int main(int argc, char** argv) {
         std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
         // Like libFuzzer, never hand the target a null pointer.
         static const uint8_t empty = 0;
-        LLVMFuzzerTestOneInput(bytes.empty() ? &empty : bytes.data(), bytes.size());
+        target->run(bytes.empty() ? &empty : bytes.data(), bytes.size());
     }
     std::printf("replayed %zu inputs\n", files.size());
     return 0;

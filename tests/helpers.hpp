@@ -24,6 +24,8 @@ extern const char* const kTestDataDir;
 extern const char* const kSharedDir;
 extern const char* const kToolBinary;
 extern const char* const kZmmCrashBinary;   // tests/tools/zmm_crash
+extern const char* const kFpCrashM32Binary;    // tests/tools/fp_crash_m32, "" when not built
+extern const char* const kFpCrashMx32Binary;   // tests/tools/fp_crash_mx32, "" when not built
 
 namespace testing {
 
@@ -46,11 +48,29 @@ inline std::string tmp_path(const std::string& name) {
     return (std::filesystem::temp_directory_path() / ("xsavetool-" + std::to_string(::getpid()) + "-" + name)).string();
 }
 
+// A fresh directory of its own in the temporary directory, removed with the object.
+struct TempDir {
+    std::filesystem::path dir;
+    explicit TempDir(const std::string& tag) : dir(tmp_path(tag)) {
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+    }
+    ~TempDir() { std::filesystem::remove_all(dir); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string operator/(const std::string& rel) const { return (dir / rel).string(); }
+    size_t entries() const {
+        return size_t(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
+    }
+};
+
 inline std::vector<uint8_t> read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error("cannot open " + path);
     return {std::istreambuf_iterator<char>(f), {}};
 }
+inline std::vector<uint8_t> whpx_bytes() { return read_bytes(data_path("whpx-832.bin")); }
+
 inline std::string read_text(const std::string& path) {
     auto b = read_bytes(path);
     return {b.begin(), b.end()};
@@ -83,6 +103,18 @@ inline std::string shell_quote(const std::string& s) {
 }
 
 // Runs the real xsavetool binary with `args` (already shell-quoted where needed).
+// Arguments the CLI tests share: the WHPX sample, and the profiles it is read with.
+inline std::string whpx_arg() { return shell_quote(data_path("whpx-832.bin")); }
+inline std::string host_profile_arg() { return " --cpuid " + shell_quote(data_path("profiles/host-epyc.json")); }
+inline std::string epyc_check_profile_arg() { return " --cpuid " + shell_quote(data_path("check/epyc-host.json")); }
+
+// The rule names of a check result's violations, in order.
+template <class CheckResult> std::vector<std::string> rules_of(const CheckResult& r) {
+    std::vector<std::string> v;
+    for (const auto& x : r.violations) v.push_back(x.rule);
+    return v;
+}
+
 inline RunResult run_tool(const std::string& args, const std::string& stdin_file = "") {
     static int counter = 0;
     auto dir = std::filesystem::temp_directory_path();

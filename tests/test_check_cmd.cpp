@@ -12,14 +12,12 @@ using testing::shell_quote;
 
 namespace {
 
-std::string epyc() { return " --cpuid " + shell_quote(data_path("check/epyc-host.json")); }
-std::string whpx() { return shell_quote(data_path("whpx-832.bin")); }
 std::string whpx_cleared() { return shell_quote(data_path("check/whpx-832-xcomp-cleared.bin")); }
 
 } // namespace
 
 TEST_CASE("check: the WHPX seed buffer passes --for whpx", "[check][cli]") {
-    auto r = run_tool("check " + whpx() + " --for whpx" + epyc());
+    auto r = run_tool("check " + testing::whpx_arg() + " --for whpx" + testing::epyc_check_profile_arg());
     INFO(r.err);
     CHECK(r.status == 0);
     CHECK(r.out.find("whpx-832.bin: accepted by whpx (compacted form, XSTATE_BV 0x3, XCOMP_BV 0x8000000000000007, MXCSR_MASK 0x2ffff)") !=
@@ -28,13 +26,13 @@ TEST_CASE("check: the WHPX seed buffer passes --for whpx", "[check][cli]") {
 }
 
 TEST_CASE("check: the WHPX buffer with XCOMP_BV cleared fails the compacted-form rule", "[check][cli]") {
-    auto r = run_tool("check " + whpx_cleared() + " --for whpx" + epyc());
+    auto r = run_tool("check " + whpx_cleared() + " --for whpx" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("rejected by whpx (standard form") != std::string::npos);
     CHECK(r.out.find("  compacted-form: XCOMP_BV 0x0 has bit 63 clear (standard form): whpx takes only the compacted form") !=
           std::string::npos);
 
-    r = run_tool("check " + whpx_cleared() + " --for whpx --json" + epyc());
+    r = run_tool("check " + whpx_cleared() + " --for whpx --json" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     auto j = nlohmann::json::parse(r.out);
     CHECK(j["ok"] == false);
@@ -46,7 +44,7 @@ TEST_CASE("check: the WHPX buffer with XCOMP_BV cleared fails the compacted-form
 }
 
 TEST_CASE("check: JSON for an accepted buffer; 64-bit masks as strings", "[check][cli]") {
-    auto r = run_tool("check " + whpx() + " --json" + epyc());
+    auto r = run_tool("check " + testing::whpx_arg() + " --json" + testing::epyc_check_profile_arg());
     REQUIRE(r.status == 0);
     auto j = nlohmann::json::parse(r.out);
     CHECK(j["ok"] == true);
@@ -59,25 +57,25 @@ TEST_CASE("check: JSON for an accepted buffer; 64-bit masks as strings", "[check
 }
 
 TEST_CASE("check: mshv compares XCOMP_BV with the guest's XCR0", "[check][cli]") {
-    auto r = run_tool("check " + whpx() + " --for mshv" + epyc());
+    auto r = run_tool("check " + testing::whpx_arg() + " --for mshv" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("xcomp-bv-mshv: XCOMP_BV[62:0] 0x7 must equal") != std::string::npos);
-    r = run_tool("check " + whpx() + " --for mshv --guest-xcr0 'x87|sse|avx'" + epyc());
+    r = run_tool("check " + testing::whpx_arg() + " --for mshv --guest-xcr0 'x87|sse|avx'" + testing::epyc_check_profile_arg());
     CHECK(r.status == 0);
-    r = run_tool("check " + whpx() + " --for whpx --guest-xcr0 7" + epyc());
+    r = run_tool("check " + testing::whpx_arg() + " --for whpx --guest-xcr0 7" + testing::epyc_check_profile_arg());
     CHECK(r.status == 2);
     CHECK(r.err.find("--guest-xcr0 applies to --for mshv only") != std::string::npos);
 }
 
 TEST_CASE("check: --xcr0 and kvm", "[check][cli]") {
     // 832 bytes: KVM_SET_XSAVE would read 4096 (tests/test_check_kvm_xfd.cpp has the rest).
-    auto r = run_tool("check " + whpx_cleared() + " --for kvm" + epyc());
+    auto r = run_tool("check " + whpx_cleared() + " --for kvm" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("  kvm-xsave-size: 832 bytes, but KVM_SET_XSAVE copies 4096") != std::string::npos);
-    r = run_tool("check " + whpx() + " --for kvm" + epyc());
+    r = run_tool("check " + testing::whpx_arg() + " --for kvm" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("standard-form:") != std::string::npos);
-    r = run_tool("check " + whpx() + " --xcr0 3" + epyc());
+    r = run_tool("check " + testing::whpx_arg() + " --xcr0 3" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("xcomp-bv-in-xcr0: XCOMP_BV[62:0] 0x7 sets 0x4 (AVX) outside XCR0 0x3") != std::string::npos);
 }
@@ -85,7 +83,7 @@ TEST_CASE("check: --xcr0 and kvm", "[check][cli]") {
 TEST_CASE("check: a short buffer is rejected, not trouble", "[check][cli]") {
     auto tmp = std::filesystem::temp_directory_path() / ("xsavetool-check-short-" + std::to_string(::getpid()));
     testing::write_bytes(tmp.string(), std::vector<uint8_t>(100, 0));
-    auto r = run_tool("check -" + epyc(), tmp.string());
+    auto r = run_tool("check -" + testing::epyc_check_profile_arg(), tmp.string());
     std::filesystem::remove(tmp);
     CHECK(r.status == 1);
     CHECK(r.out.find("-: rejected by xrstor") != std::string::npos);
@@ -93,18 +91,18 @@ TEST_CASE("check: a short buffer is rejected, not trouble", "[check][cli]") {
 }
 
 TEST_CASE("check: trouble exits 2", "[check][cli]") {
-    auto r = run_tool("check " + whpx() + " --for hyperv" + epyc());
+    auto r = run_tool("check " + testing::whpx_arg() + " --for hyperv" + testing::epyc_check_profile_arg());
     CHECK(r.status == 2);
     CHECK(r.err.find("--for: 'hyperv': expected xrstor, xrstors, kvm, whpx or mshv") != std::string::npos);
-    r = run_tool("check /nonexistent/area.bin" + epyc());
+    r = run_tool("check /nonexistent/area.bin" + testing::epyc_check_profile_arg());
     CHECK(r.status == 2);
     CHECK(r.err.find("/nonexistent/area.bin: cannot open") != std::string::npos);
-    r = run_tool("check " + whpx() + " --cpuid /nonexistent/profile.json");
+    r = run_tool("check " + testing::whpx_arg() + " --cpuid /nonexistent/profile.json");
     CHECK(r.status == 2);
-    r = run_tool("check " + whpx() + " --on-cpu" + epyc());
+    r = run_tool("check " + testing::whpx_arg() + " --on-cpu" + testing::epyc_check_profile_arg());
     CHECK(r.status == 2);
     CHECK(r.err.find("--on-cpu runs XRSTOR on this machine: use it with --cpuid host") != std::string::npos);
-    r = run_tool("check " + whpx() + " --on-cpu --for whpx --cpuid host");
+    r = run_tool("check " + testing::whpx_arg() + " --on-cpu --for whpx --cpuid host");
     CHECK(r.status == 2);
     CHECK(r.err.find("use it with --for xrstor") != std::string::npos);
     r = run_tool("check");
@@ -114,7 +112,7 @@ TEST_CASE("check: trouble exits 2", "[check][cli]") {
 TEST_CASE("check --on-cpu: the CPU's verdict next to the prediction", "[check][cli][hw]") {
     if (!xsave::hw::usable()) SKIP_TEST("this CPU (or its OS) does not offer XSAVE");
     if (!xsave::hw::features().xsavec) SKIP_TEST("this CPU has no XSAVEC: the compacted WHPX buffer would not restore");
-    auto r = run_tool("check " + whpx() + " --on-cpu --cpuid host");
+    auto r = run_tool("check " + testing::whpx_arg() + " --on-cpu --cpuid host");
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(r.out.find("on this CPU: XRSTOR accepted; predicted accepted: they agree") != std::string::npos);

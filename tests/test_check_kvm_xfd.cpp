@@ -23,7 +23,7 @@ namespace {
 xsave::CpuModel spr() { return xsave::CpuModel(xsave::builtin_profile("sapphire-rapids")); }
 
 // A Sapphire Rapids standard area (11008 bytes) with `xstate_bv` in use, AMX tiles included.
-std::vector<uint8_t> spr_area(uint64_t xstate_bv) {
+std::vector<uint8_t> spr_area_with(uint64_t xstate_bv) {
     xsave::RandomStateOptions o;
     o.xstate_bv = xstate_bv;
     auto b = xsave::random_standard_state(spr(), 0x602e7, 18, o);
@@ -38,7 +38,6 @@ struct TempFile {
     std::string q() const { return shell_quote(path); }
 };
 
-std::string epyc() { return " --cpuid " + shell_quote(data_path("check/epyc-host.json")); }
 
 } // namespace
 
@@ -48,26 +47,26 @@ TEST_CASE("kvm: KVM_SET_XSAVE copies 4096 bytes, or KVM_CAP_XSAVE2's size with A
     CHECK(xsave::kvm_xsave_size(cpu, 0x602e7) == 11008);   // CPUID.(0xD,0).EBX for XCR0 0x602e7
 
     // An 832-byte standard area (no AVX-512) on a CPU without dynamic features.
-    auto r = run_tool("check " + shell_quote(data_path("check/whpx-832-xcomp-cleared.bin")) + " --for kvm" + epyc());
+    auto r = run_tool("check " + shell_quote(data_path("check/whpx-832-xcomp-cleared.bin")) + " --for kvm" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("  kvm-xsave-size: 832 bytes, but KVM_SET_XSAVE copies 4096 (sizeof(struct kvm_xsave) = 4096): it "
                      "would read 3264 bytes past the end of the buffer; pad it with zeros to 4096\n") != std::string::npos);
     auto b = testing::read_bytes(data_path("check/whpx-832-xcomp-cleared.bin"));
     b.resize(4096, 0);
     TempFile padded("kvm-4096.bin", b);
-    CHECK(run_tool("check " + padded.q() + " --for kvm" + epyc()).status == 0);
+    CHECK(run_tool("check " + padded.q() + " --for kvm" + testing::epyc_check_profile_arg()).status == 0);
     b[4000] = 0x5a;   // still inside the struct: fine
     b.resize(4200, 0);
     b[4100] = 0x01;   // past it: never restored
     TempFile longer("kvm-4200.bin", b);
-    r = run_tool("check " + longer.q() + " --for kvm" + epyc());
+    r = run_tool("check " + longer.q() + " --for kvm" + testing::epyc_check_profile_arg());
     CHECK(r.status == 1);
     CHECK(r.out.find("  kvm-xsave-size: 4200 bytes, but KVM_SET_XSAVE copies only 4096 (sizeof(struct kvm_xsave) = 4096): "
                      "non-zero bytes after it are never restored: 0x1004 = 0x01\n") != std::string::npos);
 }
 
 TEST_CASE("kvm: an AMX guest needs the KVM_GET_XSAVE2 size", "[check][kvm]") {
-    auto full = spr_area(0x602e7);
+    auto full = spr_area_with(0x602e7);
     TempFile whole("spr-11008.bin", full);
     auto r = run_tool("check " + whole.q() + " --for kvm --cpuid sapphire-rapids");
     INFO(r.out << r.err);
@@ -88,7 +87,7 @@ TEST_CASE("kvm: an AMX guest needs the KVM_GET_XSAVE2 size", "[check][kvm]") {
 }
 
 TEST_CASE("xfd: XRSTOR of an in-use component armed in IA32_XFD raises #NM", "[check][xfd]") {
-    TempFile tiles("spr-tiles.bin", spr_area(0x602e7));
+    TempFile tiles("spr-tiles.bin", spr_area_with(0x602e7));
     auto r = run_tool("check " + tiles.q() + " --cpuid sapphire-rapids");
     INFO(r.out << r.err);
     CHECK(r.status == 0);
@@ -103,7 +102,7 @@ TEST_CASE("xfd: XRSTOR of an in-use component armed in IA32_XFD raises #NM", "[c
 
     // XRSTORS of the compacted form: the same rule.
     auto cpu = spr();
-    auto img = xsave::read_image(spr_area(0x602e7), cpu);
+    auto img = xsave::read_image(spr_area_with(0x602e7), cpu);
     TempFile comp("spr-tiles-c.bin", xsave::to_compacted(img, cpu, 0x602e7).bytes);
     r = run_tool("check " + comp.q() + " --cpuid sapphire-rapids --for xrstors --xfd tiledata");
     CHECK(r.status == 1);
@@ -119,7 +118,7 @@ TEST_CASE("xfd: XRSTOR of an in-use component armed in IA32_XFD raises #NM", "[c
 
 TEST_CASE("xfd: an armed component in its initial configuration restores; the output says why", "[check][xfd]") {
     // What XSAVE writes while XFD[18] = 1: XSTATE_BV[18] = 0 and TILEDATA's initial values (zeros).
-    TempFile saved("spr-xfd-saved.bin", spr_area(0x202e7));
+    TempFile saved("spr-xfd-saved.bin", spr_area_with(0x202e7));
     auto r = run_tool("check " + saved.q() + " --cpuid sapphire-rapids --xfd tiledata");
     INFO(r.out << r.err);
     CHECK(r.status == 0);
@@ -136,7 +135,7 @@ TEST_CASE("xfd: an armed component in its initial configuration restores; the ou
 }
 
 TEST_CASE("xfd: values IA32_XFD cannot hold exit 2", "[check][xfd]") {
-    TempFile saved("spr-xfd-bad.bin", spr_area(0x2e7));
+    TempFile saved("spr-xfd-bad.bin", spr_area_with(0x2e7));
     auto r = run_tool("check " + saved.q() + " --cpuid sapphire-rapids --xfd amx");
     CHECK(r.status == 2);
     CHECK(r.out.empty());

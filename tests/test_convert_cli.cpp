@@ -15,13 +15,10 @@ using testing::run_tool;
 using testing::shell_quote;
 
 namespace {
-std::string tmp(const std::string& name) {
-    return (std::filesystem::temp_directory_path() / ("xsavetool-cvt-" + std::to_string(::getpid()) + "-" + name)).string();
-}
 } // namespace
 
 TEST_CASE("cli: standard then compact --xcomp-bv 0x7 gives the WHPX buffer back") {
-    std::string in = testing::data_path("whpx-832.bin"), s = tmp("std.bin"), c = tmp("cmp.bin");
+    std::string in = testing::data_path("whpx-832.bin"), s = testing::tmp_path("std.bin"), c = testing::tmp_path("cmp.bin");
     auto r = run_tool("standard " + shell_quote(in) + " --cpuid sapphire-rapids -o " + s);
     REQUIRE(r.status == 0);
     auto std_bytes = testing::read_bytes(s);
@@ -46,7 +43,7 @@ TEST_CASE("cli: convert refuses in-use state the target lacks and names the flag
     CHECK(r.status == 2);
     CHECK(r.err.find("SSE (bit 1) is in use but the target layout lacks it; --drop sse discards it") !=
           std::string::npos);
-    std::string out = tmp("conv.bin"), side = tmp("side.json");
+    std::string out = testing::tmp_path("conv.bin"), side = testing::tmp_path("side.json");
     r = run_tool("convert " + shell_quote(in) + " --cpuid sapphire-rapids --to-cpuid sandybridge-e --to compacted "
                  "--xcomp-bv x87 --drop sse --save-dropped " + side + " -o " + out);
     CHECK(r.status == 0);
@@ -58,7 +55,7 @@ TEST_CASE("cli: convert refuses in-use state the target lacks and names the flag
 
 TEST_CASE("cli: capture --random writes what this CPU's XSAVEC makes, and compact of the XSAVE capture matches it") {
     if (!xsave::hw::usable() || !xsave::hw::features().xsavec) SKIP_TEST("this CPU does not support XSAVEC");
-    std::string a = tmp("xsave.bin"), b = tmp("xsavec.bin"), c = tmp("compacted.bin");
+    std::string a = testing::tmp_path("xsave.bin"), b = testing::tmp_path("xsavec.bin"), c = testing::tmp_path("compacted.bin");
     REQUIRE(run_tool("capture --instruction xsave --random 5 -o " + a).status == 0);
     REQUIRE(run_tool("capture --instruction xsavec --random 5 -o " + b).status == 0);
     REQUIRE(run_tool("compact " + a + " --cpuid host -o " + c).status == 0);
@@ -71,7 +68,7 @@ TEST_CASE("cli: capture --random writes what this CPU's XSAVEC makes, and compac
 TEST_CASE("cli: non-zero trailing bytes stop a conversion; --drop trailing or --keep-trailing allow it") {
     auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
     b.insert(b.end(), {0, 0xab, 0, 0xcd});
-    std::string in = tmp("trail.bin"), out = tmp("trail-out.bin");
+    std::string in = testing::tmp_path("trail.bin"), out = testing::tmp_path("trail-out.bin");
     testing::write_bytes(in, b);
     for (std::string cmd : {"standard " + in + " --cpuid sapphire-rapids",
                             "compact " + in + " --cpuid sapphire-rapids --xcr0 0x7",
@@ -110,7 +107,7 @@ TEST_CASE("cli: compact uses the XCR0 dump infers for a short standard area (one
     ro.xstate_bv = 0xff;
     auto bytes = xsave::random_standard_state(*skx, 0xff, 7, ro);
     REQUIRE(bytes.size() == 2688);
-    std::string in = tmp("skx-mpx.std.bin"), out = tmp("skx-mpx.cmp.bin");
+    std::string in = testing::tmp_path("skx-mpx.std.bin"), out = testing::tmp_path("skx-mpx.cmp.bin");
     testing::write_bytes(in, bytes);
     auto d = run_tool("dump " + in + " --cpuid skylake-sp --json");
     REQUIRE(d.status == 0);

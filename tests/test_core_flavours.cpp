@@ -47,7 +47,7 @@ void put(std::vector<uint8_t>& b, size_t at, uint64_t v, unsigned n) {
 }
 
 // An ET_CORE file with one PT_NOTE segment holding `notes`.
-std::vector<uint8_t> make_core(bool is64, uint16_t machine, const std::vector<NoteSpec>& notes) {
+std::vector<uint8_t> make_flavour_core(bool is64, uint16_t machine, const std::vector<NoteSpec>& notes) {
     std::vector<uint8_t> b(is64 ? 64 + 56 : 52 + 32, 0);
     b[0] = 0x7f, b[1] = 'E', b[2] = 'L', b[3] = 'F', b[4] = is64 ? 2 : 1, b[5] = 1, b[6] = 1;
     put(b, 16, 4, 2);   // ET_CORE
@@ -143,7 +143,7 @@ std::string write_temp(const std::string& name, const std::vector<uint8_t>& b) {
     return p;
 }
 
-nlohmann::json dump_json(const std::string& path, const std::string& extra = "") {
+nlohmann::json dump_core_json(const std::string& path, const std::string& extra = "") {
     auto r = run_tool("dump " + shell_quote(path) + " --json " + extra);
     INFO(r.err);
     REQUIRE(r.status == 0);
@@ -168,7 +168,7 @@ std::vector<uint8_t> freebsd_amd64_core(int seed = 0) {
         n.push_back({"FreeBSD", 0x202, xsave_avx(seed)});
     }
     n.push_back({"FreeBSD", 8, std::vector<uint8_t>(64, 0)});
-    return make_core(true, 62, n);
+    return make_flavour_core(true, 62, n);
 }
 
 } // namespace
@@ -189,7 +189,7 @@ TEST_CASE("synthetic FreeBSD amd64 core: threads by NT_PRSTATUS, pr_pid at 40, X
     }
 
     auto path = write_temp("fbsd.core", freebsd_amd64_core());
-    auto j = dump_json(path);
+    auto j = dump_core_json(path);
     REQUIRE(j.size() == 2);
     CHECK(j[1]["tid"] == 100124);
     CHECK(j[0]["registers"]["fcw"] == "0x027f");
@@ -211,7 +211,7 @@ TEST_CASE("synthetic FreeBSD i386 core: pr_pid at 24, 176-byte FSAVE-style NT_FP
     put(xs, 16, 0x0804c010, 4);
     put(xs, 20, 0x7b, 2);
     put(xs, 6, 0x1d9, 2);
-    auto bytes = make_core(false, 3, {{"FreeBSD", 1, pid_desc(96, 24, 100200)}, {"FreeBSD", 2, fs}, {"FreeBSD", 0x202, xs}});
+    auto bytes = make_flavour_core(false, 3, {{"FreeBSD", 1, pid_desc(96, 24, 100200)}, {"FreeBSD", 2, fs}, {"FreeBSD", 0x202, xs}});
     auto core = read_elf_core(bytes);
     CHECK(core.abi == CoreAbi::I386);
     REQUIRE(core.threads.size() == 1);
@@ -220,7 +220,7 @@ TEST_CASE("synthetic FreeBSD i386 core: pr_pid at 24, 176-byte FSAVE-style NT_FP
     CHECK(core.threads[0].warnings.empty());   // the FSAVE note's x87 state equals the XSAVE note's
 
     auto path = write_temp("fbsd32.core", bytes);
-    auto j = dump_json(path);
+    auto j = dump_core_json(path);
     REQUIRE(j.size() == 1);
     const auto& regs = j[0]["registers"];
     CHECK(regs["fip"] == "0x08049abc");
@@ -248,7 +248,7 @@ TEST_CASE("synthetic NetBSD amd64 core: NetBSD-CORE@lwp, PT_GETXSTATE struct xst
     for (int i = 0; i < 16; ++i) xs[1360 + 64 * i] = uint8_t(0xa0 + i);   // zmm16+i byte 0
     auto fx_other = fx;
     put(fx_other, 28, 0x2ffff, 4);   // MXCSR_MASK differs in the PT_GETFPREGS note
-    auto bytes = make_core(true, 62, {{"NetBSD-CORE", 1, std::vector<uint8_t>(64, 0)},
+    auto bytes = make_flavour_core(true, 62, {{"NetBSD-CORE", 1, std::vector<uint8_t>(64, 0)},
                                       {"NetBSD-CORE@1", 33, std::vector<uint8_t>(208, 0)},
                                       {"NetBSD-CORE@1", 35, fx_other},
                                       {"NetBSD-CORE@1", 41, xs},
@@ -284,9 +284,9 @@ TEST_CASE("synthetic NetBSD amd64 core: NetBSD-CORE@lwp, PT_GETXSTATE struct xst
 }
 
 TEST_CASE("synthetic NetBSD i386 core: an FSAVE-only LWP is decoded with what is missing said", "[core][flavour]") {
-    auto bytes = make_core(false, 3, {{"NetBSD-CORE@7", 35, fsave_image()}});
+    auto bytes = make_flavour_core(false, 3, {{"NetBSD-CORE@7", 35, fsave_image()}});
     auto path = write_temp("nbsd32.core", bytes);
-    auto j = dump_json(path);
+    auto j = dump_core_json(path);
     REQUIRE(j.size() == 1);
     CHECK(j[0]["tid"] == 7);
     CHECK(j[0]["xstate_bv"] == "0x1");
@@ -314,7 +314,7 @@ TEST_CASE("synthetic Linux i386 core: NT_PRFPREG, NT_PRXFPREG, NT_X86_XSTATE cro
     auto fx = fxsave_image();
     put(fx, 28, 0x2ffff, 4);        // ... and the FXSAVE note's 0x2FFFF (seen in real cores)
     put_st(&fx[32 + 16 * 3], 42);   // and st3 differs
-    auto bytes = make_core(false, 3, {{"CORE", 1, pid_desc(144, 24, 4242)},
+    auto bytes = make_flavour_core(false, 3, {{"CORE", 1, pid_desc(144, 24, 4242)},
                                       {"CORE", 2, fsave_image()},
                                       {"LINUX", 0x46e62b7f, fx},
                                       {"LINUX", 0x202, xs}});
@@ -329,14 +329,14 @@ TEST_CASE("synthetic Linux i386 core: NT_PRFPREG, NT_PRXFPREG, NT_X86_XSTATE cro
 }
 
 TEST_CASE("synthetic x32 core: ELFCLASS32 with EM_X86_64, FXSAVE-only thread with 16 XMM registers", "[core][flavour]") {
-    auto bytes = make_core(false, 62, {{"CORE", 1, pid_desc(296, 24, 777)}, {"CORE", 2, fxsave_image()}});
+    auto bytes = make_flavour_core(false, 62, {{"CORE", 1, pid_desc(296, 24, 777)}, {"CORE", 2, fxsave_image()}});
     auto core = read_elf_core(bytes);
     CHECK(core.abi == CoreAbi::X32);
     REQUIRE(core.threads.size() == 1);
     CHECK(core.threads[0].tid == 777);
     CHECK_FALSE(core.threads[0].legacy32);
     auto path = write_temp("x32.core", bytes);
-    auto j = dump_json(path);
+    auto j = dump_core_json(path);
     CHECK(j[0]["registers"]["xmm15"] == xmm_hex(15));
     CHECK(j[0]["xstate_bv"] == "0x3");
     std::filesystem::remove(path);
@@ -344,12 +344,12 @@ TEST_CASE("synthetic x32 core: ELFCLASS32 with EM_X86_64, FXSAVE-only thread wit
 
 TEST_CASE("raw FXSAVE and FSAVE images are detected by size and decoded", "[flavour][input]") {
     auto fx = write_temp("img.fxsave", fxsave_image());
-    auto j = dump_json(fx);
+    auto j = dump_core_json(fx);
     CHECK(j["input"]["kind"] == "fxsave");
     CHECK(j["registers"]["xmm1"] == xmm_hex(1));
     CHECK(j["registers"]["st2"] == st_hex(6));
     auto fs = write_temp("img.fsave", fsave_image());
-    auto k = dump_json(fs);
+    auto k = dump_core_json(fs);
     CHECK(k["input"]["kind"] == "fsave");
     CHECK(k["registers"]["fcs"] == "0x0073");
     CHECK(k["registers"]["st0"] == st_hex(8));
@@ -362,7 +362,7 @@ TEST_CASE("raw FXSAVE and FSAVE images are detected by size and decoded", "[flav
 
 TEST_CASE("diff: a FreeBSD thread against a Linux thread with the same state, then one register changed", "[core][flavour][diff]") {
     auto linux_core = [](int seed) {
-        return make_core(true, 62, {{"CORE", 1, pid_desc(336, 32, 5000)}, {"CORE", 2, fxsave_image(seed)},
+        return make_flavour_core(true, 62, {{"CORE", 1, pid_desc(336, 32, 5000)}, {"CORE", 2, fxsave_image(seed)},
                                     {"LINUX", 0x202, xsave_avx(seed)}});
     };
     auto f = write_temp("d-fbsd.core", freebsd_amd64_core());
@@ -393,7 +393,6 @@ TEST_CASE("x87 in its initial state with other bytes: initial values decoded, st
     std::filesystem::remove(path);
 }
 
-#if defined(FP_CRASH_M32_BIN) || defined(FP_CRASH_MX32_BIN)
 namespace {
 std::vector<uint8_t> crash_core(const char* bin, const char* flag) { return testing::crash_core(bin, flag, "fp32"); }
 
@@ -402,7 +401,7 @@ void check_fp32_core(const std::vector<uint8_t>& bytes, CoreAbi abi) {
     CHECK(core.abi == abi);
     REQUIRE(core.threads.size() == 1);
     auto path = write_temp("live32.core", bytes);
-    auto j = dump_json(path);
+    auto j = dump_core_json(path);
     const auto& regs = j[0]["registers"];
     CHECK(regs["fcw"] == "0x027f");
     CHECK(regs["mxcsr"] == "0x00007f80");
@@ -413,24 +412,17 @@ void check_fp32_core(const std::vector<uint8_t>& bytes, CoreAbi abi) {
     std::filesystem::remove(path);
 }
 } // namespace
-#endif
 
 TEST_CASE("a fresh i386 core from fp32_crash (gcc -m32) holds the loaded x87/SSE/AVX values", "[core][live][flavour]") {
-#ifdef FP_CRASH_M32_BIN
-    auto bytes = crash_core(FP_CRASH_M32_BIN, "--avx");
+    if (!*kFpCrashM32Binary) SKIP_TEST("fp_crash_m32 not built (no gcc -m32 multilib)");
+    auto bytes = crash_core(kFpCrashM32Binary, "--avx");
     if (bytes.empty()) SKIP_TEST("no i386 core written: this kernel cannot run 32-bit programs (no IA32 emulation) or core_pattern is not 'core'");
     check_fp32_core(bytes, CoreAbi::I386);
-#else
-    SKIP_TEST("fp_crash_m32 not built (no gcc -m32 multilib)");
-#endif
 }
 
 TEST_CASE("a fresh x32 core from fp32_crash (gcc -mx32) holds the loaded values", "[core][live][flavour]") {
-#ifdef FP_CRASH_MX32_BIN
-    auto bytes = crash_core(FP_CRASH_MX32_BIN, "--avx");
+    if (!*kFpCrashMx32Binary) SKIP_TEST("fp_crash_mx32 not built (no gcc -mx32 multilib)");
+    auto bytes = crash_core(kFpCrashMx32Binary, "--avx");
     if (bytes.empty()) SKIP_TEST("no x32 core written: this kernel has no x32 ABI (CONFIG_X86_X32_ABI) or core_pattern is not 'core'");
     check_fp32_core(bytes, CoreAbi::X32);
-#else
-    SKIP_TEST("fp_crash_mx32 not built (no gcc -mx32 multilib)");
-#endif
 }

@@ -14,7 +14,7 @@ namespace {
 std::string avx512() {
     return shell_quote(data_path("core-avx512-xstate.bin")) + " --cpuid " + shell_quote(data_path("profiles/host-epyc.json"));
 }
-std::string whpx() {
+std::string whpx_with_profile() {
     return shell_quote(data_path("whpx-832.bin")) + " --cpuid " + shell_quote(data_path("profiles/host-epyc.json"));
 }
 } // namespace
@@ -65,13 +65,13 @@ TEST_CASE("dump --only with an unknown name exits 2 with the close names", "[dum
     CHECK(r.err.find("did you mean 'xmm3'") != std::string::npos);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     // A register of a component this layout lacks is unknown here too.
-    auto t = run_tool("dump " + whpx() + " --only tmm0");
+    auto t = run_tool("dump " + whpx_with_profile() + " --only tmm0");
     CHECK(t.status == 2);
     CHECK(t.err.find("--only tmm0: no such register or field in this area") != std::string::npos);
 }
 
 TEST_CASE("dump --in-use leaves out components in init state, text and JSON", "[dump][select]") {
-    auto r = run_tool("dump " + whpx() + " --in-use");
+    auto r = run_tool("dump " + whpx_with_profile() + " --in-use");
     REQUIRE(r.status == 0);
     CHECK(r.out.find("  SSE in use\n") != std::string::npos);
     CHECK(r.out.find("  x87 in use\n") != std::string::npos);
@@ -91,7 +91,7 @@ TEST_CASE("dump --in-use leaves out components in init state, text and JSON", "[
 }
 
 TEST_CASE("dump --format markdown: golden summaries", "[dump][markdown]") {
-    auto w = run_tool("dump --format markdown " + whpx());
+    auto w = run_tool("dump --format markdown " + whpx_with_profile());
     REQUIRE(w.status == 0);
     std::string label = data_path("whpx-832.bin");
     // The golden file holds the path as in this tree's test-data; compare from the first newline.
@@ -113,15 +113,15 @@ TEST_CASE("diff --format markdown: golden summary of the changed registers", "[d
     b[24] = 0x80;             // MXCSR 0x1f80
     std::string f = testing::tmp_path("md-b.bin");
     testing::write_bytes(f, b);
-    auto r = run_tool("diff --format markdown " + whpx() + " " + shell_quote(f));
+    auto r = run_tool("diff --format markdown " + whpx_with_profile() + " " + shell_quote(f));
     std::filesystem::remove(f);
     CHECK(r.status == 1);
     REQUIRE(r.out.find('\n') != std::string::npos);
     CHECK(r.out.substr(0, r.out.find('\n')).ends_with(": 2 differences"));
     testing::check_golden("diff-whpx.md", r.out.substr(r.out.find('\n')));
-    auto same = run_tool("diff --format markdown " + whpx() + " " + shell_quote(data_path("whpx-832.bin")));
+    auto same = run_tool("diff --format markdown " + whpx_with_profile() + " " + shell_quote(data_path("whpx-832.bin")));
     CHECK(same.status == 0);
     CHECK(same.out.find(": same\n\n```\nsame registers, same header\n```\n") != std::string::npos);
-    auto bad = run_tool("diff --format markdown --json " + whpx() + " " + shell_quote(data_path("whpx-832.bin")));
+    auto bad = run_tool("diff --format markdown --json " + whpx_with_profile() + " " + shell_quote(data_path("whpx-832.bin")));
     CHECK(bad.status == 2);
 }

@@ -12,11 +12,10 @@ using testing::read_bytes;
 using testing::read_text;
 
 namespace {
-std::vector<uint8_t> whpx() { return read_bytes(data_path("whpx-832.bin")); }
 }
 
 TEST_CASE("whpx-832.bin holds the seed mail's block", "[hex]") {
-    auto b = whpx();
+    auto b = testing::whpx_bytes();
     REQUIRE(b.size() == 832);
     CHECK(b[0] == 0x7f);
     CHECK(load_le(b.data() + 24, 4) == 0x1fa0);
@@ -27,7 +26,7 @@ TEST_CASE("whpx-832.bin holds the seed mail's block", "[hex]") {
 
 TEST_CASE("the mail paste with its sentences parses to the binary buffer", "[hex]") {
     auto h = parse_hex_text(read_text(data_path("whpx-832-mail.txt")));
-    CHECK(h.bytes == whpx());
+    CHECK(h.bytes == testing::whpx_bytes());
     CHECK(h.style == HexStyle::Plain);
     CHECK(h.ignored_lines == 2);   // the sentence before and the one after
     CHECK(h.first_line == 3);
@@ -39,7 +38,7 @@ TEST_CASE("the whole seed mail parses to the binary buffer", "[hex][shared]") {
     auto path = testing::shared_path("seeds/000_87b41e59ceb15e21.txt");
     if (!std::filesystem::exists(path)) SKIP_TEST("needs ../shared/seeds");
     auto h = parse_hex_text(read_text(path));
-    CHECK(h.bytes == whpx());
+    CHECK(h.bytes == testing::whpx_bytes());
     CHECK(h.first_line == 449);
 }
 
@@ -57,7 +56,7 @@ TEST_CASE("every dump tool's output of the WHPX buffer parses to the same bytes"
     for (const auto& c : cases) {
         INFO(c.file);
         auto h = parse_hex_text(read_text(data_path(c.file)));
-        CHECK(h.bytes == whpx());
+        CHECK(h.bytes == testing::whpx_bytes());
         CHECK(h.style == c.style);
         CHECK(h.ignored_lines == c.ignored);
         CHECK(h.first_line == c.first);
@@ -68,7 +67,7 @@ TEST_CASE("every dump tool's output of the WHPX buffer parses to the same bytes"
 TEST_CASE("hexdump -C of a zero-padded KVM buffer expands '*' up to the closing offset", "[hex]") {
     auto h = parse_hex_text(read_text(data_path("hex/kvm-4096.hexdump")));
     REQUIRE(h.bytes.size() == 4096);
-    auto w = whpx();
+    auto w = testing::whpx_bytes();
     CHECK(std::equal(w.begin(), w.end(), h.bytes.begin()));
     CHECK(std::all_of(h.bytes.begin() + 832, h.bytes.end(), [](uint8_t b) { return b == 0; }));
     CHECK(h.style == HexStyle::HexdumpC);

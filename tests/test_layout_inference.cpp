@@ -19,9 +19,6 @@
 using testing::run_tool;
 
 namespace {
-std::string tmp(const std::string& name) {
-    return (std::filesystem::temp_directory_path() / ("xsavetool-infer-" + std::to_string(::getpid()) + "-" + name)).string();
-}
 
 // Does this machine have a standard layout of `size` bytes for an XCR0 holding `xstate_bv`?
 bool host_fits(uint64_t xcr0, size_t size) {
@@ -45,7 +42,7 @@ TEST_CASE("a Skylake-SP standard buffer is read with Intel's offsets, not this m
     const auto& L = skx.standard(0xe7);
     REQUIRE(L.offset[5] == 0x440);
     for (unsigned i = 0; i < 8; ++i) bytes[L.offset[5] + i] = uint8_t(0xa0 + i);   // k0
-    std::string in = tmp("skx.std.bin");
+    std::string in = testing::tmp_path("skx.std.bin");
     testing::write_bytes(in, bytes);
 
     auto r = run_tool("dump --json " + in);
@@ -68,7 +65,7 @@ TEST_CASE("a buffer no known layout fits is refused, naming the way out") {
     bytes[0] = 0x7f, bytes[1] = 0x03;                 // FCW
     bytes[24] = 0x80, bytes[25] = 0x1f;               // MXCSR
     bytes[xsave::kXstateBvOffset] = 0x7;
-    std::string in = tmp("odd.bin");
+    std::string in = testing::tmp_path("odd.bin");
     testing::write_bytes(in, bytes);
     auto r = run_tool("dump " + in);
     CHECK(r.status == 2);
@@ -90,7 +87,7 @@ TEST_CASE("KVM's 4096-byte struct kvm_xsave (this machine's layout, zero padding
     ro.xstate_bv = xcr0;
     auto bytes = xsave::random_standard_state(*host, xcr0, 3, ro);
     bytes.resize(4096, 0);
-    std::string in = tmp("kvm.bin");
+    std::string in = testing::tmp_path("kvm.bin");
     testing::write_bytes(in, bytes);
     auto r = run_tool("dump --json " + in);
     REQUIRE(r.status == 0);

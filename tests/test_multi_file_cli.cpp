@@ -9,8 +9,6 @@ using testing::run_tool;
 using testing::shell_quote;
 
 namespace {
-std::string profile() { return " --cpuid " + shell_quote(data_path("profiles/host-epyc.json")); }
-std::string whpx() { return shell_quote(data_path("whpx-832.bin")); }
 std::string core() { return shell_quote(data_path("core-avx512.core")); }
 // 100 zero bytes: too short for any XSAVE area.
 std::string bad_file() {
@@ -32,8 +30,8 @@ size_t count(const std::string& s, const std::string& what) {
 } // namespace
 
 TEST_CASE("dump of several files: a header per file; one file alone prints as before", "[multi][cli]") {
-    auto one = run_tool("dump " + whpx() + profile());
-    auto two = run_tool("dump " + whpx() + " " + whpx() + profile());
+    auto one = run_tool("dump " + testing::whpx_arg() + testing::host_profile_arg());
+    auto two = run_tool("dump " + testing::whpx_arg() + " " + testing::whpx_arg() + testing::host_profile_arg());
     REQUIRE(two.status == 0);
     CHECK(two.err == "");
     std::string header = "=== " + data_path("whpx-832.bin") + "\n";
@@ -41,7 +39,7 @@ TEST_CASE("dump of several files: a header per file; one file alone prints as be
 }
 
 TEST_CASE("dump --json of several files is one array, an object per area naming its file", "[multi][cli]") {
-    auto r = run_tool("dump --json " + whpx() + " " + core() + profile());
+    auto r = run_tool("dump --json " + testing::whpx_arg() + " " + core() + testing::host_profile_arg());
     REQUIRE(r.status == 0);
     auto j = nlohmann::json::parse(r.out);
     REQUIRE(j.is_array());
@@ -52,7 +50,7 @@ TEST_CASE("dump --json of several files is one array, an object per area naming 
     CHECK(j[1].contains("tid"));
     CHECK(j[2]["tid"] != j[1]["tid"]);
     // The area objects are those of the single-file output, with "file" first.
-    auto alone = nlohmann::json::parse(run_tool("dump --json " + whpx() + profile()).out);
+    auto alone = nlohmann::json::parse(run_tool("dump --json " + testing::whpx_arg() + testing::host_profile_arg()).out);
     auto first = j[0];
     first.erase("file");
     CHECK(first == alone);
@@ -61,7 +59,7 @@ TEST_CASE("dump --json of several files is one array, an object per area naming 
 TEST_CASE("dump --format jsonl: one object per line per area; a bad file in the middle is named and skipped",
           "[multi][cli]") {
     std::string bad = bad_file();
-    auto r = run_tool("dump --format jsonl " + whpx() + " " + shell_quote(bad) + " " + core() + " " + whpx() + profile());
+    auto r = run_tool("dump --format jsonl " + testing::whpx_arg() + " " + shell_quote(bad) + " " + core() + " " + testing::whpx_arg() + testing::host_profile_arg());
     CHECK(r.status == 2);
     auto out = lines(r.out);
     REQUIRE(out.size() == 4);   // WHPX, two core threads, WHPX
@@ -75,14 +73,14 @@ TEST_CASE("dump --format jsonl: one object per line per area; a bad file in the 
     CHECK(r.err == "xsavetool: " + bad +
                        ": 100 bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)\n");
     // The same for one file: a line too.
-    auto single = run_tool("dump --format jsonl " + whpx() + profile());
+    auto single = run_tool("dump --format jsonl " + testing::whpx_arg() + testing::host_profile_arg());
     CHECK(single.status == 0);
     CHECK(lines(single.out).size() == 1);
 }
 
 TEST_CASE("dump: every file bad still exits 2 with one line each; nothing on stdout", "[multi][cli]") {
     std::string bad = bad_file();
-    auto r = run_tool("dump " + shell_quote(bad) + " /nonexistent/xsave.bin" + profile());
+    auto r = run_tool("dump " + shell_quote(bad) + " /nonexistent/xsave.bin" + testing::host_profile_arg());
     CHECK(r.status == 2);
     CHECK(r.out == "");
     auto err = lines(r.err);
@@ -97,18 +95,18 @@ TEST_CASE("check of several files: a verdict line per area, exit 1 when one is r
     auto b = testing::read_bytes(data_path("whpx-832.bin"));
     for (int i = 0; i < 8; ++i) b[0x208 + i] = 0;   // XCOMP_BV 0: standard form, which WHPX refuses
     testing::write_bytes(whpx_std, b);
-    auto ok = run_tool("check --for whpx " + whpx() + " " + whpx() + profile());
+    auto ok = run_tool("check --for whpx " + testing::whpx_arg() + " " + testing::whpx_arg() + testing::host_profile_arg());
     CHECK(ok.status == 0);
     CHECK(count(ok.out, "accepted by whpx") == 2);
-    auto rej = run_tool("check --for whpx " + whpx() + " " + shell_quote(whpx_std) + profile());
+    auto rej = run_tool("check --for whpx " + testing::whpx_arg() + " " + shell_quote(whpx_std) + testing::host_profile_arg());
     CHECK(rej.status == 1);
     CHECK(count(rej.out, "accepted by whpx") == 1);
     CHECK(rej.out.find(whpx_std + ": rejected by whpx") != std::string::npos);
 
     // A short buffer is a verdict for check (area-size); a file that cannot be read is trouble.
     std::string bad = "/nonexistent/xsave.bin";
-    auto trouble = run_tool("check --for whpx --format jsonl " + whpx() + " " + shell_quote(bad) + " " +
-                            shell_quote(whpx_std) + profile());
+    auto trouble = run_tool("check --for whpx --format jsonl " + testing::whpx_arg() + " " + shell_quote(bad) + " " +
+                            shell_quote(whpx_std) + testing::host_profile_arg());
     CHECK(trouble.status == 2);
     auto out = lines(trouble.out);
     REQUIRE(out.size() == 2);
@@ -118,7 +116,7 @@ TEST_CASE("check of several files: a verdict line per area, exit 1 when one is r
     CHECK(lines(trouble.err).size() == 1);
     CHECK(trouble.err.starts_with("xsavetool: " + bad + ": "));
 
-    auto arr = run_tool("check --for whpx --json " + whpx() + " " + shell_quote(whpx_std) + profile());
+    auto arr = run_tool("check --for whpx --json " + testing::whpx_arg() + " " + shell_quote(whpx_std) + testing::host_profile_arg());
     auto j = nlohmann::json::parse(arr.out);
     REQUIRE(j.is_array());
     REQUIRE(j.size() == 2);
@@ -127,8 +125,8 @@ TEST_CASE("check of several files: a verdict line per area, exit 1 when one is r
 
 TEST_CASE("hexdump of several files: a header per file, a bad one named on stderr", "[multi][cli]") {
     std::string bad = bad_file();
-    auto one = run_tool("hexdump --color never " + whpx() + profile());
-    auto r = run_tool("hexdump --color never " + whpx() + " " + shell_quote(bad) + " " + whpx() + profile());
+    auto one = run_tool("hexdump --color never " + testing::whpx_arg() + testing::host_profile_arg());
+    auto r = run_tool("hexdump --color never " + testing::whpx_arg() + " " + shell_quote(bad) + " " + testing::whpx_arg() + testing::host_profile_arg());
     CHECK(r.status == 2);
     std::string header = "=== " + data_path("whpx-832.bin") + "\n";
     CHECK(r.out == header + one.out + "\n" + header + one.out);

@@ -1,5 +1,6 @@
 // KVM nested state (kvm_nested_state): tables against the kernel's ABI offsets, decode, JSON,
 // the KVM_SET_NESTED_STATE rules (each case cites the kernel function that refuses), diff.
+#include "helpers.hpp"
 #include "nested_builders.hpp"
 
 #include "xsave/error.hpp"
@@ -17,11 +18,6 @@ using nested_test::vmx_state;
 
 namespace {
 
-std::vector<std::string> rules_of(const CheckResult& r) {
-    std::vector<std::string> v;
-    for (const auto& x : r.violations) v.push_back(x.rule);
-    return v;
-}
 
 CheckResult check_vmx(const std::vector<uint8_t>& b, CheckOptions o = {}) {
     o.rules = Rules::Vmx;
@@ -199,59 +195,59 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: VMX header (x86.c, vmx_set_nested_state)"
     CHECK(check_vmx(vmx_state(0x3)).ok());   // RUN_PENDING with GUEST_MODE
 
     // arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl: "nested_run_pending implies guest_mode"
-    CHECK(rules_of(check_vmx(vmx_state(0x2))) == std::vector<std::string>{"run-pending-without-guest-mode"});
+    CHECK(testing::rules_of(check_vmx(vmx_state(0x2))) == std::vector<std::string>{"run-pending-without-guest-mode"});
     // x86.c: flags outside the five known ones
-    CHECK(rules_of(check_vmx(vmx_state(0x41))) == std::vector<std::string>{"flags-unknown"});
+    CHECK(testing::rules_of(check_vmx(vmx_state(0x41))) == std::vector<std::string>{"flags-unknown"});
     // vmx_set_nested_state: kvm_state->format != KVM_STATE_NESTED_FORMAT_VMX
-    CHECK(rules_of(check_svm(vmx_state())) == std::vector<std::string>{"format-not-host"});
+    CHECK(testing::rules_of(check_svm(vmx_state())) == std::vector<std::string>{"format-not-host"});
 
     auto b = vmx_state();
     put(b, 8, 0x10010, 8);   // vmxon_pa not page aligned: page_address_valid()
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-vmxon-pa"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-vmxon-pa"});
     b = vmx_state();
     put(b, 8, 1ull << 36, 8);   // beyond a 36-bit MAXPHYADDR
     CheckOptions o;
     o.maxphyaddr = 36;
-    CHECK(rules_of(check_vmx(b, o)) == std::vector<std::string>{"vmx-vmxon-pa"});
+    CHECK(testing::rules_of(check_vmx(b, o)) == std::vector<std::string>{"vmx-vmxon-pa"});
     CHECK(check_vmx(b).ok());   // the default MAXPHYADDR 52 allows it
 
     b = vmx_state(0);
     put(b, 8, ~0ull, 8);   // no VMXON but a current VMCS
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-no-vmxon-vmcs12-pa"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-no-vmxon-vmcs12-pa"});
     put(b, 16, ~0ull, 8);
     CHECK(check_vmx(b).ok());   // no VMXON at all: KVM leaves nested mode and accepts
 
     b = vmx_state();
     put(b, 16, 0x10000, 8);   // vmcs12_pa == vmxon_pa
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-vmcs12-pa"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-vmcs12-pa"});
 
     b = vmx_state(0);
     put(b, 24, 2, 2);   // SMM_VMXON outside SMM
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-smm-state"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-smm-state"});
     o = {};
     o.in_smm = true;
     CHECK(check_vmx(b, o).ok());
     put(b, 24, 1, 2);   // SMM_GUEST_MODE without SMM_VMXON
-    CHECK(rules_of(check_vmx(b, o)) == std::vector<std::string>{"vmx-smm-guest-mode-without-vmxon"});
+    CHECK(testing::rules_of(check_vmx(b, o)) == std::vector<std::string>{"vmx-smm-guest-mode-without-vmxon"});
     // in SMM, GUEST_MODE is impossible (SMM disables VMX)
-    CHECK(rules_of(check_vmx(vmx_state(), o)) == std::vector<std::string>{"vmx-smm-state"});
+    CHECK(testing::rules_of(check_vmx(vmx_state(), o)) == std::vector<std::string>{"vmx-smm-state"});
 
-    CHECK(rules_of(check_vmx(vmx_state(0x5))) == std::vector<std::string>{"vmx-evmcs-not-enabled"});
+    CHECK(testing::rules_of(check_vmx(vmx_state(0x5))) == std::vector<std::string>{"vmx-evmcs-not-enabled"});
     o = {};
     o.evmcs_enabled = true;
     CHECK(check_vmx(vmx_state(0x5), o).ok());
     o = {};
     o.vmx_in_cpuid = false;
-    CHECK(rules_of(check_vmx(vmx_state(), o)) == std::vector<std::string>{"vmx-not-allowed"});
+    CHECK(testing::rules_of(check_vmx(vmx_state(), o)) == std::vector<std::string>{"vmx-not-allowed"});
 
     b = vmx_state();
     put(b, 128, 0x11e57ed1, 4);   // vmcs12->hdr.revision_id != VMCS12_REVISION
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-revision-id"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-revision-id"});
 
     b = vmx_state();
     b.resize(128);
     put(b, 4, 128, 4);   // GUEST_MODE without room for struct vmcs12
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-size-for-vmcs12"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-size-for-vmcs12"});
 }
 
 TEST_CASE("KVM_SET_NESTED_STATE rules: VMCS12 VM-entry checks (vmx/nested.c)", "[nested][check]") {
@@ -260,7 +256,7 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: VMCS12 VM-entry checks (vmx/nested.c)", "
         auto b = vmx_state();
         edit(b);
         INFO(rule);
-        CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{rule});
+        CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{rule});
     };
     // nested_vmx_check_controls -> nested_check_vm_execution_controls
     one([&](auto& b) { put(b, v + 960, 0, 2); }, "vmcs12-vpid");
@@ -290,7 +286,7 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: VMCS12 VM-entry checks (vmx/nested.c)", "
     put(b, v + 200, 0x100, 8);                    // LMA clear in an IA-32e guest
     CHECK(check_vmx(b).ok());
     put(b, 0, 0x3, 2);
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmcs12-guest-efer"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmcs12-guest-efer"});
 
     // Without GUEST_MODE KVM loads the VMCS12 without any VM-entry check.
     b = vmx_state(0);
@@ -304,11 +300,11 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: VMCS shadowing needs the shadow VMCS12", 
     put(b, 128 + 280, 0x14000, 8);                              // vmread_bitmap
     put(b, 128 + 288, 0x15000, 8);                              // vmwrite_bitmap
     put(b, 128 + 176, 0x16000, 8);                              // vmcs_link_pointer
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-size-for-shadow-vmcs12"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-size-for-shadow-vmcs12"});
     b.resize(128 + 8192);
     put(b, 4, 128 + 8192, 4);
     put(b, 128 + 4096, 0x11e57ed0, 4);   // shadow revision_id, shadow_vmcs bit clear
-    CHECK(rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-shadow-revision-id"});
+    CHECK(testing::rules_of(check_vmx(b)) == std::vector<std::string>{"vmx-shadow-revision-id"});
     put(b, 128 + 4096, 0x91e57ed0, 4);
     CHECK(check_vmx(b).ok());
     State s = parse_nested_state(b);
@@ -319,15 +315,15 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: SVM (svm/nested.c)", "[nested][check]") {
     CHECK(check_svm(svm_state()).ok());
     CHECK(check_svm(svm_state(0x100)).ok());   // GIF set, not in guest mode
     // vmx_set_nested_state refuses format 1
-    CHECK(rules_of(check_vmx(svm_state())) == std::vector<std::string>{"format-not-host"});
+    CHECK(testing::rules_of(check_vmx(svm_state())) == std::vector<std::string>{"format-not-host"});
     // svm_set_nested_state: EVMCS is a VMX flag
-    CHECK(rules_of(check_svm(svm_state(0x105))) == std::vector<std::string>{"svm-flags-unknown"});
+    CHECK(testing::rules_of(check_svm(svm_state(0x105))) == std::vector<std::string>{"svm-flags-unknown"});
     CheckOptions o;
     o.in_smm = true;
-    CHECK(rules_of(check_svm(svm_state(), o)) == std::vector<std::string>{"svm-smm-guest-mode"});
+    CHECK(testing::rules_of(check_svm(svm_state(), o)) == std::vector<std::string>{"svm-smm-guest-mode"});
     o = {};
     o.svme = false;
-    CHECK(rules_of(check_svm(svm_state(), o)) == std::vector<std::string>{"svm-svme-off"});
+    CHECK(testing::rules_of(check_svm(svm_state(), o)) == std::vector<std::string>{"svm-svme-off"});
     CHECK(check_svm(svm_state(0x100), o).ok());
 
     const size_t c = 128, s = 128 + 0x400;
@@ -335,7 +331,7 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: SVM (svm/nested.c)", "[nested][check]") {
         auto b = svm_state();
         edit(b);
         INFO(rule);
-        CHECK(rules_of(check_svm(b)) == std::vector<std::string>{rule});
+        CHECK(testing::rules_of(check_svm(b)) == std::vector<std::string>{rule});
     };
     one([&](auto& b) { put(b, 8, 0x20800, 8); }, "svm-vmcb-pa");
     // __nested_vmcb_check_controls
@@ -352,12 +348,12 @@ TEST_CASE("KVM_SET_NESTED_STATE rules: SVM (svm/nested.c)", "[nested][check]") {
 
     o = {};
     o.npt_enabled = false;
-    CHECK(rules_of(check_svm(svm_state(), o)) == std::vector<std::string>{"vmcb12-npt"});
+    CHECK(testing::rules_of(check_svm(svm_state(), o)) == std::vector<std::string>{"vmcb12-npt"});
 
     auto b = svm_state();
     b.resize(128);
     put(b, 4, 128, 4);
-    CHECK(rules_of(check_svm(b)) == std::vector<std::string>{"svm-size-for-vmcb12"});
+    CHECK(testing::rules_of(check_svm(b)) == std::vector<std::string>{"svm-size-for-vmcb12"});
 }
 
 TEST_CASE("Nested rules table: every rule names its kernel function", "[nested][check]") {

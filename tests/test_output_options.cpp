@@ -17,20 +17,10 @@ namespace fs = std::filesystem;
 const std::string kWhpx = shell_quote(data_path("whpx-832.bin"));
 const std::string kSpr = " --cpuid sapphire-rapids";
 
-struct TmpDir {
-    fs::path dir;
-    TmpDir() : dir(fs::temp_directory_path() / ("xsavetool-oo-" + std::to_string(::getpid()))) {
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    ~TmpDir() { fs::remove_all(dir); }
-    std::string operator/(const std::string& rel) const { return (dir / rel).string(); }
-    size_t entries() const { return size_t(std::distance(fs::directory_iterator(dir), fs::directory_iterator())); }
-};
 
 // `cmd` to stdout and `cmd -o FILE`: same exit code, the file holds exactly stdout's bytes.
 void same_with_o(const std::string& cmd, int status) {
-    TmpDir t;
+    testing::TempDir t("oo");
     auto r = run_tool(cmd);
     CHECK(r.status == status);
     REQUIRE(!r.out.empty());
@@ -60,7 +50,7 @@ TEST_CASE("output options: -o FILE on the printing commands writes exactly what 
 }
 
 TEST_CASE("printing commands: the file gets the verdict's output; trouble writes nothing", "[output]") {
-    TmpDir t;
+    testing::TempDir t("oo");
     // check --for kvm refuses the compacted WHPX buffer (exit 1) and still writes its report.
     auto r = run_tool("check " + kWhpx + kSpr + " --for kvm -o " + shell_quote(t / "report.txt"));
     CHECK(r.status == 1);
@@ -93,7 +83,7 @@ TEST_CASE("output options: --json is the short form of --format json on diff and
 }
 
 TEST_CASE("hexdump --format hex is the plain listing convert --format hex writes", "[output]") {
-    TmpDir t;
+    testing::TempDir t("oo");
     auto h = run_tool("hexdump " + kWhpx + kSpr + " --format hex");
     REQUIRE(h.status == 0);
     CHECK(h.out.rfind("00000000  7f 03 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n", 0) == 0);
@@ -109,7 +99,7 @@ TEST_CASE("hexdump --format hex is the plain listing convert --format hex writes
 }
 
 TEST_CASE("conversions: --format raw|hex|json; -o FILE holds the same bytes", "[output]") {
-    TmpDir t;
+    testing::TempDir t("oo");
     std::string base = "standard " + kWhpx + kSpr;
     auto raw = run_tool(base + " -o " + shell_quote(t / "a.bin"));
     REQUIRE(raw.status == 0);
@@ -129,7 +119,7 @@ TEST_CASE("conversions: --format raw|hex|json; -o FILE holds the same bytes", "[
 }
 
 TEST_CASE("assemble --to standard (was --format standard), --format hex and json", "[output]") {
-    TmpDir t;
+    testing::TempDir t("oo");
     auto d = run_tool("dump " + kWhpx + kSpr + " --json -o " + shell_quote(t / "s.json"));
     REQUIRE(d.status == 0);
     REQUIRE(run_tool("standard " + kWhpx + kSpr + " -o " + shell_quote(t / "std.bin")).status == 0);
@@ -159,7 +149,7 @@ TEST_CASE("assemble --to standard (was --format standard), --format hex and json
 }
 
 TEST_CASE("output options: --save-dropped and --restore-dropped: a round trip through a CPU without SSE loses nothing", "[output]") {
-    TmpDir t;
+    testing::TempDir t("oo");
     std::string side = shell_quote(t / "side.json"), out = shell_quote(t / "snb.bin");
     auto r = run_tool("convert " + kWhpx + kSpr + " --to-cpuid sandybridge-e --to compacted --xcomp-bv x87 --drop sse --save-dropped " + side +
                       " -o " + out);
@@ -174,7 +164,7 @@ TEST_CASE("output options: --save-dropped and --restore-dropped: a round trip th
 }
 
 TEST_CASE("old option spellings are exit 2 naming the new option", "[output]") {
-    TmpDir t;
+    testing::TempDir t("oo");
     const std::string out = shell_quote(t / "o");
     const std::string now_format = "xsavetool: --output is now --format (-o FILE names the output file)\n";
     struct Case { std::string args, err; };

@@ -14,21 +14,18 @@ using testing::shell_quote;
 namespace {
 namespace fs = std::filesystem;
 
-struct TmpDir {
-    fs::path dir;
-    TmpDir() : dir(fs::temp_directory_path() / ("xsavetool-out-" + std::to_string(::getpid()))) {
-        fs::remove_all(dir);
+// A fresh directory with two subdirectories, a/ and b/.
+struct OutDirs : testing::TempDir {
+    OutDirs() : TempDir("out") {
         fs::create_directories(dir / "a");
         fs::create_directories(dir / "b");
     }
-    ~TmpDir() { fs::remove_all(dir); }
-    std::string operator/(const std::string& rel) const { return (dir / rel).string(); }
 };
 
 const std::string kStandard = "standard " + shell_quote(testing::data_path("whpx-832.bin")) + " --cpuid sapphire-rapids -o ";
 
 // The 832-byte standard area the command writes, made once into a fresh regular file.
-std::vector<uint8_t> reference(const TmpDir& t) {
+std::vector<uint8_t> reference(const OutDirs& t) {
     auto r = run_tool(kStandard + shell_quote(t / "ref.bin"));
     REQUIRE(r.status == 0);
     auto b = testing::read_bytes(t / "ref.bin");
@@ -40,7 +37,7 @@ size_t entries(const fs::path& dir) { return size_t(std::distance(fs::directory_
 } // namespace
 
 TEST_CASE("cli -o: a FIFO is written through, not replaced", "[output]") {
-    TmpDir t;
+    OutDirs t;
     auto ref = reference(t);
     std::string fifo = t / "a/pipe";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -74,7 +71,7 @@ TEST_CASE("cli -o: /dev/null stays a device; /dev/full reports the write error",
 }
 
 TEST_CASE("cli -o: a symlink is followed, its target replaced atomically, the link kept", "[output]") {
-    TmpDir t;
+    OutDirs t;
     auto ref = reference(t);
     std::string target = t / "b/target.bin", link = t / "a/link.bin";
     testing::write_bytes(target, {1, 2, 3});
@@ -99,7 +96,7 @@ TEST_CASE("cli -o: a symlink is followed, its target replaced atomically, the li
 }
 
 TEST_CASE("cli -o: a regular file is replaced by rename, keeping its mode", "[output]") {
-    TmpDir t;
+    OutDirs t;
     auto ref = reference(t);
     std::string path = t / "a/out.bin";
     testing::write_bytes(path, std::vector<uint8_t>(5000, 0xee));

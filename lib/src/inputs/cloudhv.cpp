@@ -190,7 +190,7 @@ void edit_cpuid(std::string_view in, size_t obj, const std::vector<CpuidLeaf>& l
                 std::vector<Replacement>& reps) {
     if (leaves.empty()) return;
     for (auto [b, e] : elements(in, member(in, obj, "cpuid"))) {
-        auto num = [&](const char* f, size_t& pos, size_t& end) {
+        auto num = [&, b = b](const char* f, size_t& pos, size_t& end) {   // (clang 14 captures no binding)
             pos = member(in, b, f);
             if (pos == npos) throw Error(fmt::format("{}: a cpuid entry without \"{}\"; not rewriting", who, f));
             end = skip_value(in, pos);

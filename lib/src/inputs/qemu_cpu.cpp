@@ -18,11 +18,6 @@
 namespace xsave {
 namespace {
 
-uint64_t be(const uint8_t* p, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v = v << 8 | p[i];
-    return v;
-}
 
 struct Fields {
     const QemuCpu& cpu;
@@ -40,7 +35,7 @@ struct Fields {
         if (f->size == 0 || f->size > 8 || i >= f->count)
             throw Error(fmt::format("offset {}: cpu field \"{}\" is {} x {} bytes; expected an integer of at most 8 bytes{}",
                                     f->offset, name, f->count, f->size, i ? fmt::format(" with {} elements", i + 1) : ""));
-        return be(b.data() + f->offset + uint64_t(i) * f->size, f->size);
+        return load_be(b.data() + f->offset + uint64_t(i) * f->size, f->size);
     }
     // A byte array (uint8 elements or one buffer), copied as is.
     std::vector<uint8_t> bytes(std::string_view name) const {
@@ -93,8 +88,8 @@ void decode_cpu(QemuCpu& c, std::span<const uint8_t> b) {
                                     f->offset, f->count, f->size));
         for (unsigned i = 0; i < 8; ++i) {
             const uint8_t* p = b.data() + f->offset + 10 * i;
-            store_le(c.fpregs[i], be(p, 8), 8);
-            store_le(c.fpregs[i] + 8, be(p + 8, 2), 2);
+            store_le(c.fpregs[i], load_be(p, 8), 8);
+            store_le(c.fpregs[i] + 8, load_be(p + 8, 2), 2);
         }
     }
     // env.xmm_regs travels as several struct arrays (xmm_reg, ymmh_reg, zmmh_reg, then the whole
@@ -112,14 +107,14 @@ void decode_cpu(QemuCpu& c, std::span<const uint8_t> b) {
                 auto at = F.member(f, i, m);
                 if (!q || !at || at->second != 8)
                     throw Error(fmt::format("offset {}: cpu field \"{}\" member \"{}\"; expected _q_ZMMReg[0-7] of 8 bytes", f.offset, f.name, m));
-                store_le(c.zmm[first + i] + 8 * *q, be(b.data() + at->first, 8), 8);
+                store_le(c.zmm[first + i] + 8 * *q, load_be(b.data() + at->first, 8), 8);
             }
     }
     for (unsigned i = 0; i < 8; ++i) c.opmask[i] = F.find("env.opmask_regs") ? *F.scalar("env.opmask_regs", i) : 0;
     if (const QemuField* f = F.find("env.bnd_regs"))
         for (unsigned i = 0; i < 4 && i < f->count; ++i)
             for (unsigned k = 0; k < 2; ++k)
-                if (auto at = F.member(*f, i, k ? "ub" : "lb"); at && at->second == 8) c.bnd[i][k] = be(b.data() + at->first, 8);
+                if (auto at = F.member(*f, i, k ? "ub" : "lb"); at && at->second == 8) c.bnd[i][k] = load_be(b.data() + at->first, 8);
     c.bndcfgu = get("env.bndcs_regs.cfgu", 0);
     c.bndstatus = get("env.bndcs_regs.sts", 0);
     c.pkru = uint32_t(get("env.pkru", 0));

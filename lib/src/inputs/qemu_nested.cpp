@@ -42,11 +42,6 @@ constexpr Place kPlaces[] = {
 };
 constexpr uint32_t kMaxSize = nested::kHeaderSize + 2 * nested::kVmcsSize;
 
-uint64_t be(const uint8_t* p, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v = v << 8 | p[i];
-    return v;
-}
 
 } // namespace
 
@@ -69,7 +64,7 @@ std::vector<uint8_t> qemu_nested_state(const QemuCpu& c, std::span<const uint8_t
         if (n != p->size || (p->size > 8 && f.size != 1 && f.count != 1))
             throw Error(fmt::format("offset {}: cpu {}: cpu/nested_state field \"{}\" is {} x {} bytes; expected {} bytes (struct kvm_nested_state)",
                                     f.offset, c.index, name, f.count, f.size, p->size));
-        if (p->size <= 8) store_le(&out[p->offset], be(b.data() + f.offset, p->size), p->size);
+        if (p->size <= 8) store_le(&out[p->offset], load_be(b.data() + f.offset, p->size), p->size);
         else std::copy_n(b.data() + f.offset, n, out.begin() + p->offset);
         end = std::max<uint64_t>(end, p->offset + p->size);
         vmx_header |= name.starts_with("hdr.vmx.");

@@ -146,9 +146,10 @@ std::map<Loc, Resolved> resolve(const Places& places, const std::map<unsigned, u
         std::optional<std::vector<std::vector<uint8_t>>> originals;
         if (dg != digests.end()) {
             std::vector<FieldValue> fv = given.at(bit);
-            auto digest_with = [&](const std::vector<std::vector<uint8_t>>& o) {
-                for (size_t k = 0; k < locs.size(); ++k)
-                    if (const Place* f = field_of(locs[k]))
+            // (a lambda cannot capture a structured binding before clang 16)
+            auto digest_with = [&, &L = locs](const std::vector<std::vector<uint8_t>>& o) {
+                for (size_t k = 0; k < L.size(); ++k)
+                    if (const Place* f = field_of(L[k]))
                         for (auto& v : fv)
                             if (v.name == f->path.substr(f->path.rfind('.') + 1)) v.bytes = o[k];
                 return fields_digest(fv);

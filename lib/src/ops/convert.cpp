@@ -17,7 +17,6 @@
 namespace xsave {
 namespace {
 
-constexpr unsigned kX87End = kX87Span.end(), kXmm = kXmmSpan.offset, kXmmEnd = kXmmSpan.end();
 constexpr unsigned kSseSidecarSize = 256 + 8;
 
 bool all_zero(const uint8_t* p, size_t n) {

@@ -12,10 +12,6 @@ namespace xsave {
 
 namespace {
 
-// Legacy region (FXSAVE format): x87 0..159 (MXCSR at 24 is patched later), XMM0-15
-// 160..415, then 416..511 that no instruction writes, kept as they are.
-constexpr uint32_t kX87End = kX87Span.end(), kXmm = kXmmSpan.offset, kXmmEnd = kXmmSpan.end();
-
 // Appends runs, joining one to the previous when both copy (or both zero) neighbouring bytes:
 // an area with every component in use becomes two or three memcpy calls.
 class RunList {

@@ -2,6 +2,7 @@
 // Conversion plans: for one (source layout, target layout, in-use class) everything a
 // conversion decides per component, decided once. Executing a plan is a few memcpy/memset
 // runs and fixed stores, with no per-component step.
+#include "xsave/components.hpp"
 #include "xsave/layout.hpp"
 
 #include <array>
@@ -17,6 +18,9 @@ namespace xsave {
 struct PlanRun {
     uint32_t dst, src, n;
 };
+// Legacy region (FXSAVE format): x87 0..159 (MXCSR at 24 is patched later), XMM0-15
+// 160..415, then 416..511 that no instruction writes, kept as they are.
+constexpr uint32_t kX87End = kX87Span.end(), kXmm = kXmmSpan.offset, kXmmEnd = kXmmSpan.end();
 constexpr uint32_t kZeroRun = ~0u;   // PlanRun::src of a zero run
 
 // Legacy region (3 runs), two per extended component (gap, component), the tail.

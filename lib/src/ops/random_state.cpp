@@ -12,7 +12,7 @@
 namespace xsave {
 namespace {
 
-constexpr unsigned kFcw = kFcwOffset, kFsw = kFswOffset, kFtw = kFtwOffset, kSt = kStOffset, kXmm = kXmmSpan.offset;
+constexpr unsigned kFcw = kFcwOffset, kFsw = kFswOffset, kFtw = kFtwOffset, kSt = kStOffset;
 
 void fill_random(std::mt19937_64& rng, uint8_t* p, size_t n) {
     for (size_t i = 0; i < n; i += 8) {
@@ -66,7 +66,7 @@ std::vector<uint8_t> random_standard_state(const CpuModel& cpu, uint64_t xcr0, u
     if (r & 1) mxcsr = (0x1F80 | uint32_t(r >> 8 & 0x3F) | uint32_t(r >> 16 & 7) << 13) & opt.mxcsr_mask;
     store_le(a + kMxcsrOffset, mxcsr, 4);
     store_le(a + kMxcsrMaskOffset, opt.mxcsr_mask_field ? *opt.mxcsr_mask_field : cpu.profile().mxcsr_mask.value_or(0xFFBF), 4);
-    if (xstate_bv & 2) fill_random(rng, a + kXmm, 256);
+    if (xstate_bv & 2) fill_random(rng, a + kXmmSpan.offset, 256);
 
     for (unsigned bit = 2; bit < 63; ++bit)
         if ((xstate_bv >> bit & 1) && L.has(bit)) fill_fields(rng, a + L.offset[bit], L.size[bit], bit);

@@ -15,12 +15,12 @@
 namespace xsave {
 namespace {
 
-struct Place {
+struct ReadPlace {
     bool placed = false;
     uint32_t offset = 0, size = 0;
 };
 
-Place standard_place(const CpuModel& cpu, unsigned b) {
+ReadPlace standard_place(const CpuModel& cpu, unsigned b) {
     const auto& g = cpu.geometry(b);
     if (!g.enumerated || !g.size || g.supervisor) return {};
     return {true, g.std_offset, g.size};
@@ -28,7 +28,7 @@ Place standard_place(const CpuModel& cpu, unsigned b) {
 
 // The registers of component `b` whose bytes sit at other buffer offsets on the two CPUs
 // (offsets inside the component are architectural; only the component's place moves).
-std::vector<std::string> misread_registers(unsigned b, const Place& f, const Place& t, bool legacy32) {
+std::vector<std::string> misread_registers(unsigned b, const ReadPlace& f, const ReadPlace& t, bool legacy32) {
     std::vector<std::string> regs;
     const ComponentInfo* info = component_info(b);
     if (!info || info->fields.empty()) {
@@ -75,7 +75,7 @@ MeaningCheck compare_restore_meaning(std::span<const uint8_t> bytes, const CpuMo
     if (r.form == Format::Compacted) loaded &= xcomp_bv;
     for (unsigned b = 2; b < 63; ++b) {
         if (!(loaded >> b & 1)) continue;
-        Place f, t;
+        ReadPlace f, t;
         if (lf) {
             if (lf->has(b)) f = {true, lf->offset[b], lf->size[b]};
             if (lt->has(b)) t = {true, lt->offset[b], lt->size[b]};

@@ -42,7 +42,7 @@ std::optional<unsigned> cpu_header(std::string_view l) {
 }
 
 // "CPUID LLLLLLLL: AAAAAAAA-BBBBBBBB-CCCCCCCC-DDDDDDDD [SL nn] ..."
-Entry parse_line(std::string_view l, size_t line_no) {
+Entry parse_aida64_line(std::string_view l, size_t line_no) {
     Entry e;
     e.line = line_no;
     auto bad = [&](const char* why) {
@@ -164,7 +164,7 @@ Profile import_aida64(std::string_view text, const ImportOptions& opt) {
         uint32_t leaf;
         if (!(l.size() >= 15 && l.starts_with("CPUID ") && l[14] == ':' && detail::parse_hex32(l.substr(6, 8), leaf)))
             continue;
-        Entry e = parse_line(l, line_no);
+        Entry e = parse_aida64_line(l, line_no);
         if (!headers) {
             // Without headers, leaf 0 starts the next CPU.
             if (cur == SIZE_MAX || (e.regs.leaf == 0 && !blocks[cur].entries.empty())) {

@@ -14,7 +14,7 @@ namespace xsave {
 namespace {
 
 // "0x0000000d 0x01: eax=0x.. ebx=0x.. ecx=0x.. edx=0x.." (leading blanks removed).
-CpuidLeaf parse_line(std::string_view l, size_t line_no) {
+CpuidLeaf parse_raw_line(std::string_view l, size_t line_no) {
     auto bad = [&]() {
         return Error(fmt::format("cpuid -r: line {}: expected \"0xLEAF 0xSUB: eax=0x... ebx=0x... ecx=0x... edx=0x...\", "
                                  "got \"{}\"", line_no, detail::excerpt(l)));
@@ -78,7 +78,7 @@ Profile import_cpuid_raw(std::string_view text, const ImportOptions& opt) {
             in_block = found = opt.cpu == 0;
             blocks = 1;
         }
-        CpuidLeaf r = parse_line(l, line_no);
+        CpuidLeaf r = parse_raw_line(l, line_no);
         if (!in_block) continue;
         if (p.find(r.leaf, r.subleaf)) {
             p.warnings.push_back(fmt::format("cpuid -r: line {}: leaf {:#x} subleaf {:#x} listed twice; kept the first",

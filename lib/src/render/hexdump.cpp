@@ -14,12 +14,12 @@ namespace {
 
 constexpr unsigned kPerLine = 16;
 
-enum class Kind : uint8_t { Unused, Component, Header, Reserved, Trailing };
+enum class ByteKind : uint8_t { Unused, Component, Header, Reserved, Trailing };
 
 // Who owns one byte. For components, `field` indexes the catalogue's fields (-1: bytes of the
 // component no register covers); for the header, 0 XSTATE_BV, 1 XCOMP_BV, -1 reserved.
 struct Owner {
-    Kind kind = Kind::Unused;
+    ByteKind kind = ByteKind::Unused;
     int bit = -1;
     int field = -1;
     int instance = 0;
@@ -29,7 +29,7 @@ struct Owner {
 // Where a marker line goes.
 struct Region {
     size_t begin = 0, size = 0;
-    Kind kind = Kind::Unused;
+    ByteKind kind = ByteKind::Unused;
     int bit = -1;
     std::string label;
 };
@@ -48,29 +48,29 @@ Map build_map(const Image& img) {
     Map m;
     size_t n = img.bytes.size(), total = std::min<size_t>(L.total_size, n);
     m.own.assign(n, Owner{});
-    for (size_t i = total; i < n; ++i) m.own[i].kind = Kind::Trailing;
+    for (size_t i = total; i < n; ++i) m.own[i].kind = ByteKind::Trailing;
     auto mark = [&](size_t begin, size_t len, Owner o) {
         for (size_t i = begin; i < std::min(begin + len, n); ++i) m.own[i] = o;
     };
     // The legacy region and header are always there; absent legacy components leave reserved bytes.
-    mark(0, kHeaderOffset, {Kind::Reserved});
-    m.regions.push_back({kLegacyReserved.offset, kLegacyReserved.size, Kind::Reserved, -1, "reserved"});
-    m.regions.push_back({kSwReservedOffset, kHeaderOffset - kSwReservedOffset, Kind::Reserved, -1, "software-reserved"});
-    m.regions.push_back({kHeaderOffset, kHeaderSize, Kind::Header, -1, "XSAVE header"});
-    mark(kHeaderOffset, kHeaderSize, {Kind::Header});
-    mark(kXstateBvOffset, 8, {Kind::Header, -1, 0});
-    mark(kXcompBvOffset, 8, {Kind::Header, -1, 1});
+    mark(0, kHeaderOffset, {ByteKind::Reserved});
+    m.regions.push_back({kLegacyReserved.offset, kLegacyReserved.size, ByteKind::Reserved, -1, "reserved"});
+    m.regions.push_back({kSwReservedOffset, kHeaderOffset - kSwReservedOffset, ByteKind::Reserved, -1, "software-reserved"});
+    m.regions.push_back({kHeaderOffset, kHeaderSize, ByteKind::Header, -1, "XSAVE header"});
+    mark(kHeaderOffset, kHeaderSize, {ByteKind::Header});
+    mark(kXstateBvOffset, 8, {ByteKind::Header, -1, 0});
+    mark(kXcompBvOffset, 8, {ByteKind::Header, -1, 1});
     for (unsigned b : L.bits()) {
         uint32_t off = b < 2 ? legacy_span(b).offset : L.offset[b], size = b < 2 ? legacy_span(b).size : L.size[b];
-        mark(off, size, {Kind::Component, int(b)});
-        m.regions.push_back({off, size, Kind::Component, int(b), component_name(b)});
+        mark(off, size, {ByteKind::Component, int(b)});
+        m.regions.push_back({off, size, ByteKind::Component, int(b), component_name(b)});
     }
     // Registers second: MXCSR (SSE) sits inside the x87 bytes.
     for (unsigned b : L.bits()) {
         const ComponentInfo* c = component_info(b);
         uint32_t base = b < 2 ? 0 : L.offset[b];
         if (!c) {
-            mark(base, L.size[b], {Kind::Component, int(b), 0});
+            mark(base, L.size[b], {ByteKind::Component, int(b), 0});
             continue;
         }
         for (size_t fi = 0; fi < c->fields.size(); ++fi) {
@@ -78,7 +78,7 @@ Map build_map(const Image& img) {
             for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                 uint32_t at = f.offset + i * f.stride;
                 if (b >= 2 && at + f.width > L.size[b]) break;   // beyond the enumerated size (LBR depth)
-                mark(base + at, f.width, {Kind::Component, int(b), int(fi), int(i)});
+                mark(base + at, f.width, {ByteKind::Component, int(b), int(fi), int(i)});
             }
         }
     }
@@ -90,19 +90,19 @@ Map build_map(const Image& img) {
         if (covered[i]) { ++i; continue; }
         size_t j = i;
         while (j < total && !covered[j]) ++j;
-        m.regions.push_back({i, j - i, Kind::Unused, -1,
+        m.regions.push_back({i, j - i, ByteKind::Unused, -1,
                              L.format == Format::Compacted ? "padding (64-byte alignment)" : "unused (not in the layout's XCR0)"});
         i = j;
     }
-    if (n > total) m.regions.push_back({total, n - total, Kind::Trailing, -1, fmt::format("trailing bytes after the {}-byte layout", L.total_size)});
+    if (n > total) m.regions.push_back({total, n - total, ByteKind::Trailing, -1, fmt::format("trailing bytes after the {}-byte layout", L.total_size)});
     std::stable_sort(m.regions.begin(), m.regions.end(), [](const Region& a, const Region& b) { return a.begin < b.begin; });
     return m;
 }
 
 DumpStyle style_of(const Image& img, const Owner& o) {
     switch (o.kind) {
-    case Kind::Component: return {DumpStyle::Component, o.bit, !img.in_use(unsigned(o.bit))};
-    case Kind::Header: return {o.field >= 0 ? DumpStyle::Header : DumpStyle::Reserved};
+    case ByteKind::Component: return {DumpStyle::Component, o.bit, !img.in_use(unsigned(o.bit))};
+    case ByteKind::Header: return {o.field >= 0 ? DumpStyle::Header : DumpStyle::Reserved};
     default: return {DumpStyle::Reserved};
     }
 }
@@ -121,13 +121,13 @@ struct LineBuilder {
 
 // "k0 k1", "zmm16[0-15]", "XSTATE_BV=0x3 (x87|SSE)": the pieces of one owner group.
 std::string owner_item(const Image& img, const Owner& o, size_t first, size_t last, size_t field_start) {
-    if (o.kind == Kind::Header) {
+    if (o.kind == ByteKind::Header) {
         if (o.field == 0) return fmt::format("XSTATE_BV=0x{:x} ({})", img.xstate_bv, mask_names(img.xstate_bv));
         if (o.field == 1)
             return img.xcomp_bv ? fmt::format("XCOMP_BV=0x{:x} ({})", img.xcomp_bv, mask_names(img.xcomp_bv)) : "XCOMP_BV=0 (standard form)";
         return "reserved";
     }
-    if (o.kind != Kind::Component || o.field < 0) return {};
+    if (o.kind != ByteKind::Component || o.field < 0) return {};
     const ComponentInfo* c = component_info(unsigned(o.bit));
     std::string name = c ? field_label(c->fields[size_t(o.field)], o.instance) : std::string("data");
     size_t width = c ? c->fields[size_t(o.field)].width : img.layout->size[unsigned(o.bit)];
@@ -138,14 +138,14 @@ std::string owner_item(const Image& img, const Owner& o, size_t first, size_t la
 
 std::string group_name(const Owner& o, const Map& m, size_t at) {
     switch (o.kind) {
-    case Kind::Component: return component_name(unsigned(o.bit));
-    case Kind::Header: return "header";
-    case Kind::Trailing: return "trailing";
-    case Kind::Reserved:
-    case Kind::Unused:
+    case ByteKind::Component: return component_name(unsigned(o.bit));
+    case ByteKind::Header: return "header";
+    case ByteKind::Trailing: return "trailing";
+    case ByteKind::Reserved:
+    case ByteKind::Unused:
         for (auto it = m.regions.rbegin(); it != m.regions.rend(); ++it)
-            if (it->begin <= at && at < it->begin + it->size && it->kind != Kind::Component) return it->label;
-        return o.kind == Kind::Reserved ? "reserved" : "unused";
+            if (it->begin <= at && at < it->begin + it->size && it->kind != ByteKind::Component) return it->label;
+        return o.kind == ByteKind::Reserved ? "reserved" : "unused";
     }
     return {};
 }
@@ -160,7 +160,7 @@ HexLine marker(const Image& img, const Region& r) {
     LineBuilder lb;
     std::string text;
     DumpStyle st{DumpStyle::Marker, r.bit};
-    if (r.kind == Kind::Component) {
+    if (r.kind == ByteKind::Component) {
         bool sup = component_info(unsigned(r.bit)) && component_info(unsigned(r.bit))->supervisor;
         text = fmt::format("---- 0x{:04x}  {} (bit {})  {} bytes  {}{} ----", r.begin, r.label, r.bit, r.size,
                            img.in_use(unsigned(r.bit)) ? "in use" : "init", sup ? "  supervisor" : "");

@@ -53,11 +53,11 @@ std::string esc(std::string_view s) {
     return r;
 }
 
-enum class Kind { Component, Header, Reserved, Gap };
+enum class BlockKind { Component, Header, Reserved, Gap };
 struct Block {
     uint32_t off = 0, size = 0;
     int bit = -1;
-    Kind kind = Kind::Component;
+    BlockKind kind = BlockKind::Component;
     std::string name;
 };
 
@@ -65,11 +65,11 @@ std::vector<Block> blocks_of(const Layout& L) {
     std::vector<Block> r;
     for (unsigned b = 0; b < 2; ++b) {
         auto [off, size] = legacy_span(b);
-        if (L.has(b)) r.push_back({off, size, int(b), Kind::Component, component_name(b)});
-        else r.push_back({off, size, -1, Kind::Reserved, component_name(b) + " (not saved)"});
+        if (L.has(b)) r.push_back({off, size, int(b), BlockKind::Component, component_name(b)});
+        else r.push_back({off, size, -1, BlockKind::Reserved, component_name(b) + " (not saved)"});
     }
-    r.push_back({kLegacyReserved.offset, kHeaderOffset - kLegacyReserved.offset, -1, Kind::Reserved, "reserved"});
-    r.push_back({kHeaderOffset, kHeaderSize, -1, Kind::Header, "header"});
+    r.push_back({kLegacyReserved.offset, kHeaderOffset - kLegacyReserved.offset, -1, BlockKind::Reserved, "reserved"});
+    r.push_back({kHeaderOffset, kHeaderSize, -1, BlockKind::Header, "header"});
     std::vector<unsigned> ext;
     for (unsigned b : L.bits())
         if (b >= 2) ext.push_back(b);
@@ -77,9 +77,9 @@ std::vector<Block> blocks_of(const Layout& L) {
     uint32_t cursor = kExtendedOffset;
     for (unsigned b : ext) {
         if (L.offset[b] > cursor)
-            r.push_back({cursor, L.offset[b] - cursor, -1, Kind::Gap,
+            r.push_back({cursor, L.offset[b] - cursor, -1, BlockKind::Gap,
                          L.format == Format::Compacted ? "padding (64-byte alignment)" : "unused"});
-        r.push_back({L.offset[b], L.size[b], int(b), Kind::Component, component_name(b)});
+        r.push_back({L.offset[b], L.size[b], int(b), BlockKind::Component, component_name(b)});
         cursor = std::max(cursor, L.offset[b] + L.size[b]);
     }
     return r;
@@ -87,10 +87,10 @@ std::vector<Block> blocks_of(const Layout& L) {
 
 std::string fill_of(const Block& b) {
     switch (b.kind) {
-    case Kind::Component: return css_color(component_rgb(unsigned(b.bit)));
-    case Kind::Header: return "#6b6b6b";
-    case Kind::Reserved: return "#d6d6d6";
-    case Kind::Gap: return "url(#hatch)";
+    case BlockKind::Component: return css_color(component_rgb(unsigned(b.bit)));
+    case BlockKind::Header: return "#6b6b6b";
+    case BlockKind::Reserved: return "#d6d6d6";
+    case BlockKind::Gap: return "url(#hatch)";
     }
     return "#000";
 }
@@ -118,7 +118,7 @@ void draw_column(Canvas& cv, const Layout& L, const std::string& cpu, double x, 
     for (size_t i = 0; i < blocks.size(); ++i) {
         const Block& b = blocks[i];
         double y0 = cv.y(b.off), h = std::max(b.size * cv.scale, 0.6), centre = y0 + h / 2;
-        std::string cls = b.kind == Kind::Component ? "component" : b.kind == Kind::Gap ? "padding" : "fixed";
+        std::string cls = b.kind == BlockKind::Component ? "component" : b.kind == BlockKind::Gap ? "padding" : "fixed";
         std::string label = fmt::format("{} 0x{:x} \u00b7 {} B", b.name, b.off, b.size);
         cv.body += fmt::format("<g class=\"{}\" data-form=\"{}\" data-cpu=\"{}\"{}>\n", cls, form, esc(cpu),
                                b.bit >= 0 ? fmt::format(" data-bit=\"{}\"", b.bit) : std::string());
@@ -129,11 +129,11 @@ void draw_column(Canvas& cv, const Layout& L, const std::string& cpu, double x, 
         // The name inside the block too, where it fits.
         if (h >= 13 && b.name.size() * 6.0 < w - 6)
             cv.body += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" text-anchor=\"middle\" fill=\"{}\">{}</text>\n",
-                                   x + w / 2, centre + 3.5, b.kind == Kind::Header ? "#ffffff" : "#1a1a1a", esc(b.name));
+                                   x + w / 2, centre + 3.5, b.kind == BlockKind::Header ? "#ffffff" : "#1a1a1a", esc(b.name));
         cv.body += fmt::format("<polyline points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\" fill=\"none\" stroke=\"#9a9a9a\" stroke-width=\"0.7\"/>\n",
                                edge, centre, (edge + text_x) / 2, centre, text_x, ly[i] - 3.5);
         cv.body += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\"{} fill=\"{}\">{}</text>\n", text_x + (label_left ? -2 : 2),
-                               ly[i], label_left ? " text-anchor=\"end\"" : "", b.kind == Kind::Component ? "#1a1a1a" : "#666666",
+                               ly[i], label_left ? " text-anchor=\"end\"" : "", b.kind == BlockKind::Component ? "#1a1a1a" : "#666666",
                                esc(label));
         cv.body += "</g>\n";
         cv.bottom = std::max({cv.bottom, ly[i], y0 + h});
