@@ -46,10 +46,8 @@ std::string marks(const xsave::Difference& d) {
 std::string render(const xsave::DiffResult& r, bool color) {
     auto paint = [&](const std::string& s, fmt::color c) { return color ? fmt::format(fmt::fg(c), "{}", s) : s; };
     std::string out;
-    size_t regs = 0;
     for (const auto& d : r.differences) {
         if (d.kind == "register") {
-            ++regs;   // a tile's changed rows count once, as its register
             out += fmt::format("register   {:<16} {}\n", d.name, d.component);
             out += fmt::format("  a {}\n  b {}\n", paint(d.a, fmt::color::red), paint(d.b, fmt::color::green));
             if (std::string m = marks(d); !m.empty()) out += "    " + m + "\n";
@@ -58,15 +56,10 @@ std::string render(const xsave::DiffResult& r, bool color) {
                                paint(d.b, fmt::color::green), d.detail.empty() ? "" : "  (" + d.detail + ")");
         }
     }
-    for (size_t k = 1; k < r.differences.size(); ++k) {
-        const auto &p = r.differences[k - 1], &d = r.differences[k];
-        auto reg = [](const std::string& n) { return n.substr(0, n.find(" row ")); };
-        if (p.kind == "register" && d.kind == "register" && reg(p.name) == reg(d.name) && d.name != reg(d.name)) --regs;
-    }
     if (r.equal()) out += "same registers, same header\n";
     else if (r.differences.front().kind == "bytes") out += fmt::format("{} differing byte ranges\n", r.differences.size());
     else out += fmt::format("{} difference{}; {}\n", r.differences.size(), r.differences.size() == 1 ? "" : "s",
-                            regs == 0 ? "registers identical" : "all other registers identical");
+                            r.registers() == 0 ? "registers identical" : "all other registers identical");
     return out;
 }
 

@@ -161,6 +161,11 @@ TEST_CASE("an AMX tile difference shows the rows that changed") {
     CHECK(r.differences[0].bytes == std::vector<unsigned>{7});
     CHECK(r.differences[0].b.size() == 2 + 128);
     CHECK(r.differences[1].name == "tmm2 row 9");
+    CHECK(r.differences[1].register_name == "tmm2");
+    CHECK(r.registers() == 1);   // two rows, one register
+    auto c = b;
+    c[L.offset[18] + 7 * 1024] = 0x33;                 // tmm7 row 0
+    CHECK(diff_areas(read_image(a, spr), spr, read_image(c, spr), spr).registers() == 2);
     std::string fa = testing::tmp_path("amx-a.bin"), fb = testing::tmp_path("amx-b.bin");
     testing::write_bytes(fa, a);
     testing::write_bytes(fb, b);

@@ -117,7 +117,7 @@ void diff_rows(const std::string& name, const Value& va, const Value& vb, DiffRe
     for (size_t row = 0; row * kTileRow < va.bytes.size(); ++row) {
         std::span<const uint8_t> a(va.bytes.data() + row * kTileRow, kTileRow), b(vb.bytes.data() + row * kTileRow, kTileRow);
         if (std::equal(a.begin(), a.end(), b.begin())) continue;
-        Difference d{"register", fmt::format("{} row {}", name, row), component_name(va.bit), hex_value(a), hex_value(b), "", {}};
+        Difference d{"register", fmt::format("{} row {}", name, row), component_name(va.bit), hex_value(a), hex_value(b), "", {}, name};
         for (unsigned k = 0; k < kTileRow; ++k)
             if (a[k] != b[k]) d.bytes.push_back(k);
         r.differences.push_back(std::move(d));
@@ -150,6 +150,13 @@ void diff_bytes(const Image& a, const Image& b, DiffResult& r) {
 }
 
 } // namespace
+
+size_t DiffResult::registers() const {
+    std::set<std::string_view> names;
+    for (const auto& d : differences)
+        if (d.kind == "register") names.insert(d.register_name);
+    return names.size();
+}
 
 void check_ignore_names(const std::set<std::string>& names) {
     std::vector<std::string> known{"format", "xstate_bv", "xcomp_bv"};
@@ -232,7 +239,7 @@ DiffResult diff_areas(const Image& a, const CpuModel& ca, const Image& b, const 
             diff_rows(name, va, vb, r);
             continue;
         }
-        Difference d{"register", name, component_name(va.bit), hex_value(va.bytes), hex_value(vb.bytes), "", {}};
+        Difference d{"register", name, component_name(va.bit), hex_value(va.bytes), hex_value(vb.bytes), "", {}, name};
         for (unsigned k = 0; k < std::min(va.bytes.size(), vb.bytes.size()); ++k)
             if (va.bytes[k] != vb.bytes[k]) d.bytes.push_back(k);
         r.differences.push_back(std::move(d));
