@@ -8,7 +8,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <string>
 
@@ -34,7 +33,7 @@ const std::map<std::pair<std::string, size_t>, std::vector<uint8_t>>& initial_va
                 if (f.init == xsave::Init::Stored) v.clear();
                 else xsave::init_value(f, v.data());
                 for (unsigned i = 0; i < f.count; ++i)
-                    out[{f.count == 1 ? std::string(f.prefix) : fmt::format("{}{}", f.prefix, f.first_index + i), f.width}] = v;
+                    out[{xsave::field_instance_name(f, i), f.width}] = v;
             }
         return out;
     }();
@@ -51,14 +50,6 @@ bool initial(const xsave::Value& v) {
     auto it = m.find({v.name, v.bytes.size()});
     if (it == m.end()) return all_zero(v.bytes);
     return it->second.empty() || it->second == v.bytes;
-}
-
-// "ymm3" -> {"ymm", 3}; names without a number -> {name, -1}.
-std::pair<std::string, int> split_index(const std::string& n) {
-    size_t k = n.size();
-    while (k > 0 && std::isdigit(static_cast<unsigned char>(n[k - 1]))) --k;
-    if (k == n.size() || k == 0) return {n, -1};
-    return {n.substr(0, k), std::stoi(n.substr(k))};
 }
 
 std::string short_value(const xsave::Value& v) {
@@ -99,7 +90,7 @@ std::string markdown_dump(const std::string& label, const xsave::Decoded& d, con
     std::vector<std::string> shown;
     for (const auto* v : regs) shown.push_back(v->name);
     auto wider_shown = [&](const xsave::Value* v) {
-        auto [p, i] = split_index(v->name);
+        auto [p, i] = xsave::split_register_name(v->name);
         if (i < 0) return false;
         const char* wider[] = {p == "xmm" ? "ymm" : "", p == "xmm" || p == "ymm" ? "zmm" : ""};
         for (const char* w : wider)

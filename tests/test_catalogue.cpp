@@ -74,3 +74,19 @@ TEST_CASE("one reading of numbers and masks: a bare number is a mask everywhere"
     CHECK(parse_xcomp_mode("x87|sse").mask == 3);
     CHECK(parse_xcomp_mode("mshv").mode == XcompMode::Mshv);
 }
+
+TEST_CASE("register names: one instance name per field, split at the trailing number") {
+    const ComponentInfo* x87 = component_info(0);
+    const ComponentInfo* hi16 = component_info(7);
+    REQUIRE(x87);
+    REQUIRE(hi16);
+    CHECK(field_instance_name(x87->fields[0], 0) == "fcw");
+    CHECK(field_instance_name(hi16->fields[0], 0) == "zmm16");
+    CHECK(field_instance_name(hi16->fields[0], 15) == "zmm31");
+    auto split = [](std::string_view n) { auto r = split_register_name(n); return std::pair(std::string(r.prefix), r.index); };
+    CHECK(split("zmm16") == std::pair<std::string, int>("zmm", 16));
+    CHECK(split("k0") == std::pair<std::string, int>("k", 0));
+    CHECK(split("pkru") == std::pair<std::string, int>("pkru", -1));
+    CHECK(split("123") == std::pair<std::string, int>("123", -1));
+    CHECK(split("x99999999999") == std::pair<std::string, int>("x99999999999", -1));   // no int: not split
+}

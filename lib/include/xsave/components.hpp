@@ -52,6 +52,17 @@ inline unsigned field_instances(const FieldDesc& f, bool legacy32) {
     return f.count32 < f.count ? f.count32 : f.count;
 }
 
+// The register name of instance i of field f: "fcw", "xmm3", "zmm16".
+std::string field_instance_name(const FieldDesc& f, unsigned i);
+
+// A register name split at its trailing number: "zmm16" -> {"zmm", 16}; a name without one
+// (or only digits) -> {name, -1}.
+struct RegisterIndex {
+    std::string_view prefix;
+    int index = -1;
+};
+RegisterIndex split_register_name(std::string_view name);
+
 // A composed architectural view such as ymmN = xmmN | ymmhN << 128.
 struct ViewPart { std::string_view prefix; uint8_t bit; };
 struct ViewDesc {

@@ -75,7 +75,7 @@ std::vector<std::string> legacy_differences(std::span<const uint8_t> xs, std::sp
                 // from the thread's segment registers instead: not a disagreement.
                 if (f.only32 && std::all_of(a.begin(), a.end(), [](uint8_t x) { return x == 0; })) continue;
                 b.assign(built.begin() + at, built.begin() + at + f.width);
-                if (a != b) out.push_back(f.count == 1 ? std::string(f.prefix) : fmt::format("{}{}", f.prefix, f.first_index + i));
+                if (a != b) out.push_back(field_instance_name(f, i));
             }
         }
     }

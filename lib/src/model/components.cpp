@@ -194,4 +194,17 @@ uint64_t component_mask_from_name(std::string_view name) {
     return 0;
 }
 
+std::string field_instance_name(const FieldDesc& f, unsigned i) {
+    return f.count == 1 ? std::string(f.prefix) : std::string(f.prefix) + std::to_string(f.first_index + i);
+}
+
+RegisterIndex split_register_name(std::string_view name) {
+    size_t k = name.size();
+    while (k > 0 && std::isdigit(static_cast<unsigned char>(name[k - 1]))) --k;
+    if (k == name.size() || k == 0) return {name, -1};
+    int n = 0;
+    if (std::from_chars(name.data() + k, name.data() + name.size(), n).ec != std::errc()) return {name, -1};
+    return {name.substr(0, k), n};
+}
+
 } // namespace xsave

@@ -13,7 +13,7 @@ bool in_field(const FieldDesc& f, uint32_t base, uint32_t limit, uint32_t offset
         uint32_t start = base + f.offset + i * f.stride;
         if (start + f.width > base + limit) return false;
         if (offset >= start && offset < start + f.width) {
-            loc.field = f.count == 1 ? std::string(f.prefix) : fmt::format("{}{}", f.prefix, f.first_index + i);
+            loc.field = field_instance_name(f, i);
             loc.field_start = start;
             loc.field_end = start + f.width;
             return true;

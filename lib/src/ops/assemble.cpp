@@ -72,11 +72,8 @@ struct FieldRef { const FieldDesc* f = nullptr; unsigned i = 0; };
 FieldRef find_field(unsigned bit, std::string_view name) {
     if (const ComponentInfo* c = component_info(bit))
         for (const auto& f : c->fields)
-            for (unsigned i = 0; i < field_instances(f, false); ++i) {
-                bool match = f.count == 1 ? name == f.prefix
-                                          : name == fmt::format("{}{}", f.prefix, f.first_index + i);
-                if (match) return {&f, i};
-            }
+            for (unsigned i = 0; i < field_instances(f, false); ++i)
+                if (name == field_instance_name(f, i)) return {&f, i};
     return {};
 }
 

@@ -11,10 +11,6 @@
 namespace xsave {
 namespace {
 
-std::string field_name(const FieldDesc& f, unsigned i) {
-    return f.count == 1 ? std::string(f.prefix) : fmt::format("{}{}", f.prefix, f.first_index + i);
-}
-
 // Bytes of field f (instance i) of component `bit`, as the CPU would load them.
 void read_field(const Image& img, unsigned bit, const FieldDesc& f, unsigned i, std::vector<uint8_t>& out) {
     out.assign(f.width, 0);
@@ -69,7 +65,7 @@ void stale_legacy_warnings(const Image& img, std::vector<std::string>& out) {
             init_value(f, init.data());
             for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                 uint32_t at = field_offset(*img.layout, bit, f, i);
-                if (!std::equal(init.begin(), init.end(), img.bytes.begin() + at)) names.push_back(field_name(f, i));
+                if (!std::equal(init.begin(), init.end(), img.bytes.begin() + at)) names.push_back(field_instance_name(f, i));
             }
         }
         if (names.empty()) continue;
@@ -191,7 +187,7 @@ Decoded decode(const Image& img, const CpuModel& cpu) {
                 for (unsigned i = 0; i < field_instances(f, img.legacy32); ++i) {
                     // Fields past the enumerated size (e.g. LBR entries beyond the depth) do not exist.
                     if (bit >= 2 && f.offset + i * f.stride + f.width > dc.size) break;
-                    Value v{field_name(f, i), {}, f.show, bit};
+                    Value v{field_instance_name(f, i), {}, f.show, bit};
                     read_field(img, bit, f, i, v.bytes);
                     if (f.architectural) regs.push_back({info->rank, seq++, v});
                     dc.fields.push_back(std::move(v));

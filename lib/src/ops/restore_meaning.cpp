@@ -10,7 +10,6 @@
 
 #include <fmt/core.h>
 
-#include <cctype>
 
 namespace xsave {
 namespace {
@@ -41,7 +40,7 @@ std::vector<std::string> misread_registers(unsigned b, const ReadPlace& f, const
             uint32_t at = fd.offset + i * fd.stride, end = at + fd.width;
             bool same = f.offset == t.offset && end <= f.size && end <= t.size;
             if (same) continue;
-            regs.push_back(fd.count == 1 ? std::string(fd.prefix) : fmt::format("{}{}", fd.prefix, fd.first_index + i));
+            regs.push_back(field_instance_name(fd, i));
         }
     }
     return regs;
@@ -94,32 +93,20 @@ MeaningCheck compare_restore_meaning(std::span<const uint8_t> bytes, const CpuMo
 }
 
 std::string register_ranges(const std::vector<std::string>& registers) {
-    // Split "zmm16" into ("zmm", 16); names without a trailing number stand alone.
-    auto split = [](const std::string& s, std::string& prefix, int& n) {
-        size_t i = s.size();
-        while (i > 0 && std::isdigit(static_cast<unsigned char>(s[i - 1]))) --i;
-        if (i == s.size() || i == 0) return false;
-        prefix = s.substr(0, i);
-        n = std::stoi(s.substr(i));
-        return true;
-    };
+    // Names without a trailing number stand alone.
     std::string out;
     for (size_t i = 0; i < registers.size();) {
-        std::string p, q;
-        int a = 0, b = 0;
+        const RegisterIndex first = split_register_name(registers[i]);
         size_t j = i + 1;
-        if (split(registers[i], p, a)) {
-            int last = a;
-            while (j < registers.size() && split(registers[j], q, b) && q == p && b == last + 1) {
-                last = b;
-                ++j;
-            }
-            if (!out.empty()) out += ", ";
-            out += j - i > 1 ? fmt::format("{}{}-{}{}", p, a, p, last) : registers[i];
-        } else {
-            if (!out.empty()) out += ", ";
-            out += registers[i];
+        int last = first.index;
+        while (first.index >= 0 && j < registers.size()) {
+            RegisterIndex next = split_register_name(registers[j]);
+            if (next.prefix != first.prefix || next.index != last + 1) break;
+            last = next.index;
+            ++j;
         }
+        if (!out.empty()) out += ", ";
+        out += j - i > 1 ? fmt::format("{}{}-{}{}", first.prefix, first.index, first.prefix, last) : registers[i];
         i = j;
     }
     return out;

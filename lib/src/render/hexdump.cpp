@@ -34,10 +34,6 @@ struct Region {
     std::string label;
 };
 
-std::string field_label(const FieldDesc& f, int i) {
-    return f.count == 1 ? std::string(f.prefix) : fmt::format("{}{}", f.prefix, f.first_index + i);
-}
-
 struct Map {
     std::vector<Owner> own;
     std::vector<Region> regions;   // by begin
@@ -129,7 +125,7 @@ std::string owner_item(const Image& img, const Owner& o, size_t first, size_t la
     }
     if (o.kind != ByteKind::Component || o.field < 0) return {};
     const ComponentInfo* c = component_info(unsigned(o.bit));
-    std::string name = c ? field_label(c->fields[size_t(o.field)], o.instance) : std::string("data");
+    std::string name = c ? field_instance_name(c->fields[size_t(o.field)], unsigned(o.instance)) : std::string("data");
     size_t width = c ? c->fields[size_t(o.field)].width : img.layout->size[unsigned(o.bit)];
     size_t a = first - field_start, b = last - field_start;
     if (a == 0 && b + 1 == width) return name;
