@@ -312,9 +312,7 @@ void run_capture(const CaptureCmd& c) {
     std::vector<uint8_t> state;
     if (c.seed) {
         // Components under XFD (AMX) fault until the process asks for them: leave them out.
-        uint64_t mask = xcr0;
-        for (unsigned b = 2; b < 63; ++b)
-            if (cpu->geometry(b).xfd) mask &= ~(1ull << b);
+        const uint64_t mask = xcr0 & ~cpu->xfd_capable();
         xsave::RandomStateOptions ro;
         ro.xstate_bv = std::mt19937_64(*c.seed)() & mask;
         state = xsave::random_standard_state(*cpu, xcr0, *c.seed, ro);

@@ -96,6 +96,13 @@ public:
     bool has_xgetbv1() const { return leaf1_eax_ >> 2 & 1; }
     bool has_xsaves() const { return leaf1_eax_ >> 3 & 1; }
     bool has_xfd() const { return leaf1_eax_ >> 4 & 1; }
+    // Components IA32_XFD can arm: CPUID.(0xD,i):ECX[2] = 1 (AMX TILEDATA).
+    uint64_t xfd_capable() const {
+        uint64_t m = 0;
+        for (unsigned b = 0; b < 63; ++b)
+            if (geom_[b].xfd) m |= 1ull << b;
+        return m;
+    }
     const ComponentGeometry& geometry(unsigned bit) const { return geom_[bit]; }
     // Warnings found while reading the profile (missing subleaves, overlaps).
     const std::vector<std::string>& warnings() const { return warnings_; }

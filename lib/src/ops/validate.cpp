@@ -236,9 +236,7 @@ Message mxcsr_reserved(const Ctx& c) {
 // end (garbage or EFAULT). Longer: bytes past uabi_size are never read.
 Message kvm_xsave_size_rule(const Ctx& c) {
     if (!c.kvm_struct || c.b.size() < kExtendedOffset) return {};
-    uint64_t dynamic = 0;
-    for (unsigned b = 2; b < 63; ++b)
-        if ((c.xcr0 >> b & 1) && c.cpu.geometry(b).xfd) dynamic |= 1ull << b;
+    const uint64_t dynamic = c.xcr0 & c.cpu.xfd_capable();
     uint32_t need = kvm_xsave_size(c.cpu, c.xcr0);
     std::string why = dynamic ? fmt::format("KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) = {} for guest features 0x{:x} with the "
                                             "dynamic {}, the size KVM_GET_XSAVE2 fills",
@@ -357,9 +355,7 @@ std::span<const RuleInfo> all_rules() {
 }
 
 uint32_t kvm_xsave_size(const CpuModel& cpu, uint64_t xcr0) {
-    bool dynamic = false;
-    for (unsigned b = 2; b < 63; ++b) dynamic |= (xcr0 >> b & 1) && cpu.geometry(b).xfd;
-    if (!dynamic) return uint32_t(kKvmXsaveSize);
+    if (!(xcr0 & cpu.xfd_capable())) return uint32_t(kKvmXsaveSize);
     try {
         return std::max<uint32_t>(kKvmXsaveSize, cpu.standard(xcr0 & ~kCompactedBit).total_size);
     } catch (const Error&) {
@@ -373,9 +369,7 @@ void check_xfd(uint64_t xfd, const CpuModel& cpu, std::string_view what) {
         throw Error(fmt::format("{} 0x{:x}: the profile has no XFD (CPUID.(EAX=0DH,ECX=1):EAX[4] = 0), so IA32_XFD "
                                 "cannot be set; expected 0",
                                 what, xfd));
-    uint64_t capable = 0;
-    for (unsigned b = 0; b < 63; ++b)
-        if (cpu.geometry(b).xfd) capable |= 1ull << b;
+    const uint64_t capable = cpu.xfd_capable();
     if (uint64_t bad = xfd & ~capable) {
         unsigned b = unsigned(std::countr_zero(bad));
         throw Error(fmt::format("{} 0x{:x}: bit {} ({}) cannot be set in IA32_XFD: CPUID.(EAX=0DH,ECX={}):ECX[2] is 0 "
