@@ -16,7 +16,7 @@ struct Difference {
     std::string a, b;        // both values as text
     std::string detail;      // e.g. "XCOMP_BV 0x8000000000000007 vs 0x0"
     std::vector<unsigned> bytes;   // registers: differing byte indices (0 = least significant)
-    std::string register_name;     // registers: the register ("tmm0" for "tmm0 row 3")
+    std::string register_name = {};   // registers: the register ("tmm0" for "tmm0 row 3")
 };
 
 struct DiffOptions {
