@@ -103,6 +103,14 @@ inline std::string shell_quote(const std::string& s) {
 }
 
 // Runs the real xsavetool binary with `args` (already shell-quoted where needed).
+// The lines of `s`, without their newlines.
+inline std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> r;
+    std::istringstream in(s);
+    for (std::string l; std::getline(in, l);) r.push_back(l);
+    return r;
+}
+
 // Arguments the CLI tests share: the WHPX sample, and the profiles it is read with.
 inline std::string whpx_arg() { return shell_quote(data_path("whpx-832.bin")); }
 inline std::string host_profile_arg() { return " --cpuid " + shell_quote(data_path("profiles/host-epyc.json")); }

@@ -12,11 +12,9 @@ using testing::shell_quote;
 
 namespace {
 std::string avx512() {
-    return shell_quote(data_path("core-avx512-xstate.bin")) + " --cpuid " + shell_quote(data_path("profiles/host-epyc.json"));
+    return shell_quote(data_path("core-avx512-xstate.bin")) + testing::host_profile_arg();
 }
-std::string whpx_with_profile() {
-    return shell_quote(data_path("whpx-832.bin")) + " --cpuid " + shell_quote(data_path("profiles/host-epyc.json"));
-}
+std::string whpx_with_profile() { return testing::whpx_arg() + testing::host_profile_arg(); }
 } // namespace
 
 TEST_CASE("dump --only prints the named registers in the order typed", "[dump][select]") {

@@ -27,16 +27,6 @@ std::string whpx_dump(bool ansi) {
     return render_hexdump(hexdump_lines(img), ansi);
 }
 
-std::vector<std::string> split_lines(const std::string& s) {
-    std::vector<std::string> r;
-    size_t at = 0;
-    while (at < s.size()) {
-        size_t nl = s.find('\n', at);
-        r.push_back(s.substr(at, nl - at));
-        at = nl + 1;
-    }
-    return r;
-}
 
 } // namespace
 
@@ -45,7 +35,7 @@ TEST_CASE("hexdump of the WHPX sample matches the golden files, plain and colour
     check_golden("hexdump-whpx-832.txt", plain);
     check_golden("hexdump-whpx-832-color.txt", colour);
     CHECK(plain.find('\x1b') == std::string::npos);
-    auto lines = split_lines(plain);
+    auto lines = testing::lines(plain);
     // 52 byte lines, of which 27 in runs of equal ones become 5 "*" lines, 6 markers (x87, SSE,
     // reserved, software-reserved, header, AVX) and the summary.
     REQUIRE(lines.size() == 1 + 25 + 5 + 6);
@@ -173,9 +163,9 @@ TEST_CASE("hexdump collapses repeated lines with '*' and the paste reads back th
     auto bytes = amx_with_runs();
     Image img = read_image(bytes, cpu);
     std::string text = render_hexdump(hexdump_lines(img), false);
-    auto lines = split_lines(text);
+    auto lines = testing::lines(text);
     // 672 byte lines and 13 markers without collapsing (the issue's 686 lines); a few dozen with it.
-    CHECK(split_lines(render_hexdump(hexdump_lines(img, false), false)).size() == 1 + 672 + 13);
+    CHECK(testing::lines(render_hexdump(hexdump_lines(img, false), false)).size() == 1 + 672 + 13);
     CHECK(lines.size() == 49);
     // The run of tmm0 (zero, after its first line) stops where tmm1's pattern starts; the label
     // of the line after a '*' is that line's own.

@@ -16,12 +16,6 @@ std::string bad_file() {
     testing::write_bytes(p, std::vector<uint8_t>(100, 0));
     return p;
 }
-std::vector<std::string> lines(const std::string& s) {
-    std::vector<std::string> r;
-    std::istringstream in(s);
-    for (std::string l; std::getline(in, l);) r.push_back(l);
-    return r;
-}
 size_t count(const std::string& s, const std::string& what) {
     size_t n = 0;
     for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
@@ -61,7 +55,7 @@ TEST_CASE("dump --format jsonl: one object per line per area; a bad file in the 
     std::string bad = bad_file();
     auto r = run_tool("dump --format jsonl " + testing::whpx_arg() + " " + shell_quote(bad) + " " + core() + " " + testing::whpx_arg() + testing::host_profile_arg());
     CHECK(r.status == 2);
-    auto out = lines(r.out);
+    auto out = testing::lines(r.out);
     REQUIRE(out.size() == 4);   // WHPX, two core threads, WHPX
     for (const auto& l : out) {
         auto j = nlohmann::json::parse(l);
@@ -75,7 +69,7 @@ TEST_CASE("dump --format jsonl: one object per line per area; a bad file in the 
     // The same for one file: a line too.
     auto single = run_tool("dump --format jsonl " + testing::whpx_arg() + testing::host_profile_arg());
     CHECK(single.status == 0);
-    CHECK(lines(single.out).size() == 1);
+    CHECK(testing::lines(single.out).size() == 1);
 }
 
 TEST_CASE("dump: every file bad still exits 2 with one line each; nothing on stdout", "[multi][cli]") {
@@ -83,7 +77,7 @@ TEST_CASE("dump: every file bad still exits 2 with one line each; nothing on std
     auto r = run_tool("dump " + shell_quote(bad) + " /nonexistent/xsave.bin" + testing::host_profile_arg());
     CHECK(r.status == 2);
     CHECK(r.out == "");
-    auto err = lines(r.err);
+    auto err = testing::lines(r.err);
     REQUIRE(err.size() == 2);
     CHECK(err[0].starts_with("xsavetool: " + bad + ": "));
     CHECK(err[1].starts_with("xsavetool: /nonexistent/xsave.bin: "));
@@ -108,12 +102,12 @@ TEST_CASE("check of several files: a verdict line per area, exit 1 when one is r
     auto trouble = run_tool("check --for whpx --format jsonl " + testing::whpx_arg() + " " + shell_quote(bad) + " " +
                             shell_quote(whpx_std) + testing::host_profile_arg());
     CHECK(trouble.status == 2);
-    auto out = lines(trouble.out);
+    auto out = testing::lines(trouble.out);
     REQUIRE(out.size() == 2);
     CHECK(nlohmann::json::parse(out[0])["ok"] == true);
     CHECK(nlohmann::json::parse(out[1])["ok"] == false);
     CHECK(nlohmann::json::parse(out[1])["file"] == whpx_std);
-    CHECK(lines(trouble.err).size() == 1);
+    CHECK(testing::lines(trouble.err).size() == 1);
     CHECK(trouble.err.starts_with("xsavetool: " + bad + ": "));
 
     auto arr = run_tool("check --for whpx --json " + testing::whpx_arg() + " " + shell_quote(whpx_std) + testing::host_profile_arg());
@@ -130,6 +124,6 @@ TEST_CASE("hexdump of several files: a header per file, a bad one named on stder
     CHECK(r.status == 2);
     std::string header = "=== " + data_path("whpx-832.bin") + "\n";
     CHECK(r.out == header + one.out + "\n" + header + one.out);
-    CHECK(lines(r.err).size() == 1);
+    CHECK(testing::lines(r.err).size() == 1);
     CHECK(r.err.starts_with("xsavetool: " + bad + ": "));
 }
