@@ -31,7 +31,7 @@ struct Regs { uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0; };
 Regs cpuid(uint32_t leaf, uint32_t sub) {
     Regs r;
 #if defined(__x86_64__)
-    if (__get_cpuid_max(0, nullptr) >= leaf) __cpuid_count(leaf, sub, r.eax, r.ebx, r.ecx, r.edx);
+    if (uint32_t(__get_cpuid_max(0, nullptr)) >= leaf) __cpuid_count(leaf, sub, r.eax, r.ebx, r.ecx, r.edx);
 #else
     (void)leaf, (void)sub;
 #endif
