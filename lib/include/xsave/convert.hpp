@@ -5,6 +5,7 @@
 #include "xsave/image.hpp"
 #include "xsave/layout.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -96,12 +97,16 @@ ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuM
 // over many cores): made once, then run() per buffer does only what depends on the bytes
 // (header checks, MXCSR, the loss rule) and the cached plan's copies; no inspect_area, no
 // layout lookups. The result is byte for byte what the *_into forms write.
+struct ConvertPlan;
+
 class Converter {
 public:
     // `source` is a layout of `from`, `target` one of `to` (from their standard()/compacted()):
     // an Error otherwise. `opt` is copied; its sidecar pointers must outlive the converter.
     Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
               const ConvertOptions& opt = {});
+    Converter(const Converter& o);
+    Converter& operator=(const Converter& o);
     // `in` holds an area of the source layout (its header must say so) and any trailing bytes
     // `opt` allows. Throws Error or LossError as relayout_into does.
     ConvertResult run(std::span<const uint8_t> in, std::span<uint8_t> out) const;
@@ -114,6 +119,9 @@ private:
     const Layout* source_;
     const Layout* target_;
     ConvertOptions opt_;
+    // The plan this converter used last (owned by the target model's cache): checked first,
+    // with no lookup through the model.
+    mutable std::atomic<const ConvertPlan*> plan_{nullptr};
 };
 
 } // namespace xsave

@@ -19,8 +19,11 @@ namespace {
 
 constexpr unsigned kSseSidecarSize = 256 + 8;
 
+// n is a multiple of 8 (XMM0-15).
 bool all_zero(const uint8_t* p, size_t n) {
-    return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+    for (size_t i = 0; i < n; i += 8)
+        if (load_le(p + i, 8)) return false;
+    return true;
 }
 
 uint64_t supervisor_bits(const CpuModel& cpu) {
@@ -135,104 +138,18 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
                                 n, n == 1 ? "" : "s", layout_size, nonzero, first));
 }
 
-// What one call knows besides its plan.
-struct Call {
-    const AreaView& in;
-    const CpuModel& from;
-    const ConvertOptions& opt;
-    std::span<uint8_t>* out;
+// What a conversion reads from the input's bytes, besides the header words.
+struct ByteFacts {
+    uint64_t use;        // XSTATE_BV after the MXCSR rules: the plan's key
     uint32_t mxcsr;
-    bool src_mxcsr_saved;
+    bool mxcsr_saved;    // the input holds MXCSR (and MXCSR_MASK)
 };
 
-// Writes the result into `*out` (into r.bytes when `out` is null) by running the plan: its
-// runs and its header write every byte of the body once; FCW, MXCSR and MXCSR_MASK are
-// stored over them.
-[[gnu::always_inline]] inline ConvertResult execute(const Call& c, const ConvertPlan& plan) {
-    const AreaView& in = c.in;
-    const ConvertOptions& opt = c.opt;
-    const Layout& S = *in.layout;
-    const Layout& T = *plan.key.target;
+[[gnu::always_inline]] inline ByteFacts read_facts(const AreaView& in, bool to_compacted) {
     const uint8_t* p = in.bytes.data();
-    ConvertResult r;
-    r.layout = &T;
-    if (plan.lossy) {
-        const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(c.from) : 0);
-        if (plan.lossy & ~allowed) check_losses(plan.key.use, S, T, c.from, opt);   // throws, naming them
-        r.dropped = plan.lossy;
-        if (opt.sidecar_out)
-            for (uint64_t m = r.dropped; m; m &= m - 1) {
-                unsigned b = unsigned(__builtin_ctzll(m));
-                opt.sidecar_out->components.push_back({b, component_name(b), extract(p, S, b)});
-            }
-    }
-    r.trailing = in.bytes.size() > S.total_size ? in.bytes.size() - S.total_size : 0;
-    if (r.trailing && !opt.keep_trailing && !opt.drop_trailing) check_trailing(in.bytes, S.total_size);
-    r.size = plan.body + (opt.keep_trailing ? r.trailing : 0);
-    std::span<uint8_t>* out = c.out;
-    if (out && out->size() < r.size)
-        throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out->size(), format_name(T.format), r.size));
-    if (!out) r.bytes.resize(r.size);
-    uint8_t* o = out ? out->data() : r.bytes.data();
-
-    for (const PlanRun *run = plan.runs.data(), *e = run + plan.count; run != e; ++run) {
-        if (run->src == kZeroRun) std::memset(o + run->dst, 0, run->n);
-        else std::memcpy(o + run->dst, p + run->src, run->n);
-    }
-    if (const uint64_t side = plan.key.side) {
-        for (uint64_t m = side & ~uint64_t(3); m; m &= m - 1) {
-            unsigned b = unsigned(__builtin_ctzll(m));
-            std::memcpy(o + T.offset[b], from_side(*opt.sidecar_in, b).data(), T.size[b]);
-        }
-        if (side & 1) std::memcpy(o, from_side(*opt.sidecar_in, 0).data(), kX87End);
-    }
-    if (plan.fcw_init) store_le(o, kFcwInit, 2);
-    if (plan.key.side & 2) {
-        const auto& v = from_side(*opt.sidecar_in, 1);
-        std::memcpy(o + kXmm, v.data(), 256);
-        std::memcpy(o + kMxcsrOffset, v.data() + 256, 8);
-    } else {
-        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : c.mxcsr, 4);
-        // MXCSR_MASK is not state: as stored, unless the input never had it written.
-        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
-        if (!c.src_mxcsr_saved) mask = c.from.profile().mxcsr_mask.value_or(mask);
-        store_le(o + kMxcsrMaskOffset, mask, 4);
-    }
-    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
-    r.xstate_bv = plan.xstate_bv;
-    r.xcomp_bv = plan.xcomp_bv;
-    r.restored = plan.key.side;
-    if (opt.keep_trailing && r.trailing) std::memcpy(o + plan.body, p + S.total_size, r.trailing);
-    return r;
-}
-
-// A source layout no cache may key on, or a full cache: a plan of this call's own.
-[[gnu::noinline]] ConvertResult execute_uncached(const Call& c, const PlanKey& key) {
-    auto plan = std::make_unique<ConvertPlan>();
-    build_plan(*c.in.layout, key, *plan);
-    return execute(c, *plan);
-}
-
-// Lays `in` out in `T` (a layout of `to`) as XSAVE (standard) or XSAVEC (compacted) on the
-// target would have written it. Decisions that depend on the bytes are made here; the rest
-// are the plan's.
-ConvertResult convert(const AreaView& in, const CpuModel& from, const CpuModel& to, const Layout& T,
-                      const ConvertOptions& opt, std::span<uint8_t>* out) {
-    const Layout& S = *in.layout;
-    const uint8_t* p = in.bytes.data();
-    const bool to_compacted = T.format == Format::Compacted;
-
-    if (in.xstate_bv & kCompactedBit)
-        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} sets bit 63", kXstateBvOffset, in.xstate_bv));
-    if (uint64_t extra = in.xstate_bv & ~S.mask)
-        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} marks {} in use, but the {} layout 0x{:x} has no place for it{}",
-                                kXstateBvOffset, in.xstate_bv, describe(extra), format_name(in.format), S.mask,
-                                in.format == Format::Standard ? " (--xcr0 gives the mask the area was saved with)" : ""));
-
     // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
-    const bool src_mxcsr_saved = in.format == Format::Standard || in.in_use(1);
-    const uint32_t mxcsr = src_mxcsr_saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
-
+    const bool saved = in.format == Format::Standard || in.in_use(1);
+    const uint32_t mxcsr = saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
     uint64_t use = in.xstate_bv;
     // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
     if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
@@ -241,11 +158,126 @@ ConvertResult convert(const AreaView& in, const CpuModel& from, const CpuModel& 
     if (!to_compacted && in.format == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit &&
         all_zero(p + kXmm, kXmmEnd - kXmm))
         use &= ~uint64_t(2);
+    return {use, mxcsr, saved};
+}
 
-    const PlanKey key{S.id.value, &T, use, opt.sidecar_in ? sidecar_bits(opt.sidecar_in, T, use) : 0};
-    const Call call{in, from, opt, out, mxcsr, src_mxcsr_saved};
-    if (const ConvertPlan* plan = find_plan(to.plans(), S, key)) return execute(call, *plan);
-    return execute_uncached(call, key);
+// In-use components the plan drops: refused (naming them) unless the options allow it;
+// the sidecar receives them.
+[[gnu::noinline]] void take_losses(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,
+                                   const ConvertPlan& plan, ConvertResult& r) {
+    const Layout& S = *in.layout;
+    const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0);
+    if (plan.lossy & ~allowed) check_losses(plan.key.use, S, *plan.key.target, from, opt);   // throws
+    r.dropped = plan.lossy;
+    if (opt.sidecar_out)
+        for (uint64_t m = r.dropped; m; m &= m - 1) {
+            unsigned b = unsigned(__builtin_ctzll(m));
+            opt.sidecar_out->components.push_back({b, component_name(b), extract(in.bytes.data(), S, b)});
+        }
+}
+
+// The sidecar's components over the plan's zeros (SSE with its MXCSR and MXCSR_MASK).
+[[gnu::noinline]] void put_back(const Sidecar& s, const Layout& T, uint64_t side, uint8_t* o) {
+    for (uint64_t m = side & ~uint64_t(3); m; m &= m - 1) {
+        unsigned b = unsigned(__builtin_ctzll(m));
+        std::memcpy(o + T.offset[b], from_side(s, b).data(), T.size[b]);
+    }
+    if (side & 1) std::memcpy(o, from_side(s, 0).data(), kX87End);
+    if (side & 2) {
+        const auto& v = from_side(s, 1);
+        std::memcpy(o + kXmm, v.data(), 256);
+        std::memcpy(o + kMxcsrOffset, v.data() + 256, 8);
+    }
+}
+
+[[gnu::noinline, gnu::cold]] void small_output(const std::span<uint8_t>& out, const Layout& T, size_t need) {
+    throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out.size(), format_name(T.format), need));
+}
+
+// Writes the result into `*out` (into r.bytes when `out` is null) by running the plan: its
+// runs and its header write every byte of the body once; FCW, MXCSR and MXCSR_MASK are
+// stored over them. What is rare (losses, a sidecar, trailing bytes) is out of line.
+[[gnu::always_inline]] inline ConvertResult execute(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,
+                                                    std::span<uint8_t>* out, const ByteFacts& f, const ConvertPlan& plan) {
+    const Layout& S = *in.layout;
+    const Layout& T = *plan.key.target;
+    const uint8_t* p = in.bytes.data();
+    ConvertResult r;
+    r.layout = &T;
+    if (plan.lossy) [[unlikely]] take_losses(in, from, opt, plan, r);
+    r.size = plan.body;
+    if (in.bytes.size() > S.total_size) [[unlikely]] {
+        r.trailing = in.bytes.size() - S.total_size;
+        if (opt.keep_trailing) r.size += r.trailing;
+        else if (!opt.drop_trailing) check_trailing(in.bytes, S.total_size);
+    }
+    if (!out) r.bytes.resize(r.size);
+    else if (out->size() < r.size) [[unlikely]] small_output(*out, T, r.size);
+    uint8_t* o = out ? out->data() : r.bytes.data();
+
+    plan.write(plan.runs.data(), plan.runs.data() + plan.count, o, p);
+    const uint64_t side = plan.key.side;
+    if (side) [[unlikely]] put_back(*opt.sidecar_in, T, side, o);
+    if (plan.fcw_init) store_le(o, kFcwInit, 2);
+    if (!(side & 2)) {
+        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
+        // MXCSR_MASK is not state: as stored, unless the input never had it written.
+        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
+        if (!f.mxcsr_saved) mask = from.profile().mxcsr_mask.value_or(mask);
+        store_le(o + kMxcsrMaskOffset, mask, 4);
+    }
+    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+    r.xstate_bv = plan.xstate_bv;
+    r.xcomp_bv = plan.xcomp_bv;
+    r.restored = side;
+    if (r.trailing && opt.keep_trailing) [[unlikely]] std::memcpy(o + plan.body, p + S.total_size, r.trailing);
+    return r;
+}
+
+// The plan for a sidecar, or one that is not the last one used: from the cache, or built for
+// this call alone (a source layout no cache may key on, or a full cache).
+using PlanSlot = std::atomic<const ConvertPlan*>;
+
+[[gnu::noinline]] ConvertResult convert_by_lookup(const AreaView& in, const CpuModel& from, const CpuModel& to,
+                                                  const Layout& T, const ConvertOptions& opt, std::span<uint8_t>* out,
+                                                  const ByteFacts f, PlanSlot* hint) {
+    const Layout& S = *in.layout;
+    const PlanKey key{S.id.value, &T, f.use, opt.sidecar_in ? sidecar_bits(opt.sidecar_in, T, f.use) : 0};
+    if (const ConvertPlan* plan = find_plan(to.plans(), S, key)) {
+        if (hint && !key.side) hint->store(plan, std::memory_order_release);
+        return execute(in, from, opt, out, f, *plan);
+    }
+    auto own = std::make_unique<ConvertPlan>();
+    build_plan(S, key, *own);
+    return execute(in, from, opt, out, f, *own);
+}
+
+[[gnu::noinline, gnu::cold]] void bad_xstate_bv(const AreaView& in) {
+    const Layout& S = *in.layout;
+    if (in.xstate_bv & kCompactedBit)
+        throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} sets bit 63", kXstateBvOffset, in.xstate_bv));
+    throw Error(fmt::format("offset 0x{:x}: XSTATE_BV 0x{:x} marks {} in use, but the {} layout 0x{:x} has no place for it{}",
+                            kXstateBvOffset, in.xstate_bv, describe(in.xstate_bv & ~S.mask), format_name(in.format), S.mask,
+                            in.format == Format::Standard ? " (--xcr0 gives the mask the area was saved with)" : ""));
+}
+
+// Lays `in` out in `T` (a layout of `to`) as XSAVE (standard) or XSAVEC (compacted) on the
+// target would have written it. Decisions that depend on the bytes are made here; the rest
+// are the plan's. Inline in each entry point: the hot path keeps its values in registers.
+// `hint`: a Converter's own last plan, checked instead of the model's.
+[[gnu::always_inline]] inline ConvertResult convert(const AreaView& in, const CpuModel& from, const CpuModel& to,
+                                                    const Layout& T, const ConvertOptions& opt, std::span<uint8_t>* out,
+                                                    PlanSlot* hint = nullptr) {
+    const Layout& S = *in.layout;
+    // A layout's mask never has bit 63.
+    if (in.xstate_bv & ~S.mask) [[unlikely]] bad_xstate_bv(in);
+    const ByteFacts f = read_facts(in, T.format == Format::Compacted);
+    // The plan last used, without hashing the key: a VMM converts buffers of one shape in a row.
+    if (!opt.sidecar_in) [[likely]]
+        if (const ConvertPlan* plan = (hint ? *hint : to.plans().last).load(std::memory_order_acquire);
+            plan && plan->key == PlanKey{S.id.value, &T, f.use, 0}) [[likely]]
+            return execute(in, from, opt, out, f, *plan);
+    return convert_by_lookup(in, from, to, T, opt, out, f, hint);
 }
 
 ConvertResult compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt,
@@ -310,6 +342,16 @@ Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel&
     check_owner(to, target, "target");
 }
 
+Converter::Converter(const Converter& o)
+    : from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_),
+      plan_(o.plan_.load(std::memory_order_acquire)) {}
+
+Converter& Converter::operator=(const Converter& o) {
+    from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_;
+    plan_.store(o.plan_.load(std::memory_order_acquire), std::memory_order_release);
+    return *this;
+}
+
 ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
     const Layout& S = *source_;
     if (in.size() < S.total_size) [[unlikely]]
@@ -320,7 +362,7 @@ ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out
     if (compacted != (S.format == Format::Compacted) || (compacted && (v.xcomp_bv & ~kCompactedBit) != S.mask))
         [[unlikely]] throw Error(fmt::format("offset 0x{:x}: XCOMP_BV 0x{:x} does not match the converter's {} source layout 0x{:x}",
                                              kXcompBvOffset, v.xcomp_bv, format_name(S.format), S.mask));
-    return convert(v, *from_, *to_, *target_, opt_, &out);
+    return convert(v, *from_, *to_, *target_, opt_, &out, &plan_);
 }
 
 } // namespace xsave

@@ -1,5 +1,6 @@
 // Building and caching conversion plans.
 #include "ops/convert_plan.hpp"
+#include "ops/plan_runs.hpp"
 #include "model/layout_cache.hpp"
 #include "model/bytes.hpp"
 
@@ -40,7 +41,11 @@ private:
 } // namespace
 
 PlanCache& CpuModel::plans() const {
-    std::call_once(layouts_->plans_once, [this] { layouts_->plans = std::make_shared<PlanCache>(); });
+    if (PlanCache* c = layouts_->plans_ready.load(std::memory_order_acquire)) [[likely]] return *c;
+    std::call_once(layouts_->plans_once, [this] {
+        layouts_->plans = std::make_shared<PlanCache>();
+        layouts_->plans_ready.store(layouts_->plans.get(), std::memory_order_release);
+    });
     return *layouts_->plans;
 }
 
@@ -48,6 +53,7 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     const Layout& T = *key.target;
     const bool to_compacted = T.format == Format::Compacted;
     plan.key = key;
+    plan.write = run_writer();
     // Components the target lacks, or holds at another size, cannot be taken as they are.
     uint64_t mismatch = 0;
     for (uint64_t m = key.use & T.mask & ~uint64_t(3); m; m &= m - 1) {

@@ -44,6 +44,8 @@ struct ConvertPlan {
     bool fcw_init = false;       // x87 in init state: FCW is 0x037F
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
     uint8_t count = 0;
+    // Writes the runs (ops/plan_runs.hpp: vector moves for this CPU).
+    void (*write)(const PlanRun*, const PlanRun*, uint8_t*, const uint8_t*) = nullptr;
     std::array<PlanRun, kMaxPlanRuns> runs;
 };
 

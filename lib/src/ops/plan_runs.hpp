@@ -1,0 +1,26 @@
+#pragma once
+// Writing a plan's runs. A plan's runs are few and mostly short (a component is 8 to 8192
+// bytes), where a call to memcpy/memset costs as much as the copy and glibc starts `rep movsb`
+// from 2048 bytes. These writers copy with inline vector moves of the widest width this CPU
+// runs well, chosen once when a plan is built.
+#include "ops/convert_plan.hpp"
+
+#include <cstdint>
+#include <span>
+
+namespace xsave {
+
+// For each run: o[dst, dst + n) = p[src, src + n), or zeros for a zero run. `o` and `p` do not overlap.
+using RunWriter = void (*)(const PlanRun* begin, const PlanRun* end, uint8_t* o, const uint8_t* p);
+
+// The writer for this CPU.
+RunWriter run_writer();
+
+// Each writer this CPU can run, widest first, with its name (for the tests: all write the same bytes).
+struct NamedRunWriter {
+    const char* name;
+    RunWriter write;
+};
+std::span<const NamedRunWriter> run_writers();
+
+} // namespace xsave

@@ -1,0 +1,91 @@
+// The plan run writers (ops/plan_runs.hpp): every writer this CPU runs writes exactly the bytes
+// memcpy/memset would, for every short length and for long runs, and nothing outside its runs.
+#include "ops/plan_runs.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cpuid.h>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Runs over a 16 KiB output in offset order with gaps between them (left as 0xA5), like a plan's.
+std::vector<xsave::PlanRun> random_runs(std::mt19937& rng, const std::vector<uint32_t>& lengths) {
+    std::vector<xsave::PlanRun> runs;
+    uint32_t pos = 0;
+    for (uint32_t n : lengths) {
+        pos += rng() % 70;
+        const bool zero = rng() % 3 == 0;
+        runs.push_back({pos, zero ? xsave::kZeroRun : uint32_t(rng() % 4096), n});
+        pos += n;
+    }
+    return runs;
+}
+
+std::vector<uint8_t> reference(const std::vector<xsave::PlanRun>& runs, const std::vector<uint8_t>& src) {
+    std::vector<uint8_t> o(runs.back().dst + runs.back().n + 64, 0xA5);
+    for (const xsave::PlanRun& r : runs) {
+        if (r.src == xsave::kZeroRun) std::memset(o.data() + r.dst, 0, r.n);
+        else std::memcpy(o.data() + r.dst, src.data() + r.src, r.n);
+    }
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("every run writer writes what memcpy and memset write, and nothing else", "[convert][plan]") {
+    std::mt19937 rng(18);
+    std::vector<uint8_t> src(4096 + 8192 + 64);
+    for (auto& b : src) b = uint8_t(rng() | 1);   // no zero byte: a zero in the output is a zero run's
+    // Every length up to 260 (each branch of the short and the vector paths), the components'
+    // sizes (8 PKRU, 64 opmask, 160 x87, 256 AVX, 512 ZMM_Hi256, 1024 Hi16_ZMM) and AMX's 8192.
+    std::vector<uint32_t> lengths;
+    for (uint32_t n = 1; n <= 260; ++n) lengths.push_back(n);
+    for (uint32_t n : {320u, 448u, 511u, 512u, 513u, 1024u, 1088u, 8192u}) lengths.push_back(n);
+    std::shuffle(lengths.begin(), lengths.end(), rng);
+
+    const auto writers = xsave::run_writers();
+    REQUIRE(!writers.empty());
+    for (size_t chunk = 0; chunk < lengths.size(); chunk += 20) {
+        std::vector<uint32_t> some(lengths.begin() + long(chunk), lengths.begin() + long(std::min(chunk + 20, lengths.size())));
+        const auto runs = random_runs(rng, some);
+        const auto want = reference(runs, src);
+        for (const auto& w : writers) {
+            INFO("writer " << w.name << ", lengths from " << some.front());
+            std::vector<uint8_t> o(want.size(), 0xA5);
+            w.write(runs.data(), runs.data() + runs.size(), o.data(), src.data());
+            CHECK(o == want);
+        }
+    }
+}
+
+TEST_CASE("the run writer is the widest this CPU runs", "[convert][plan]") {
+    const auto writers = xsave::run_writers();
+    std::vector<std::string> names;
+    for (const auto& w : writers) names.push_back(w.name);
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    // CPUID.7.0:EBX[16] AVX512F, [5] AVX2, with the OS saving ZMM (XCR0 bits 5-7) and YMM (bit 2).
+    __cpuid(1, a, b, c, d);
+    const bool osxsave = c >> 27 & 1;
+    uint64_t xcr0 = 0;
+    if (osxsave) {
+        uint32_t lo, hi;
+        asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = uint64_t(hi) << 32 | lo;
+    }
+    __cpuid_count(7, 0, a, b, c, d);
+    const bool avx2 = (b >> 5 & 1) && (xcr0 & 6) == 6, avx512 = (b >> 16 & 1) && (xcr0 & 0xe6) == 0xe6;
+    std::vector<std::string> expect;
+    if (avx512) expect.push_back("avx512f");
+    if (avx2) expect.push_back("avx2");
+    expect.push_back("sse2");
+    CHECK(names == expect);
+    CHECK(xsave::run_writer() == writers.front().write);
+#else
+    CHECK(names == std::vector<std::string>{"generic"});
+#endif
+}
