@@ -391,6 +391,48 @@ void bm_cpuid_convert(benchmark::State& st, const Prepared* p) {
     set_counters(st, p->standard.size(), ~0ull);
 }
 
+// floor/<bytes>: the least that a conversion checking its input can do, written out by hand
+// for the host's shapes, where standard and compacted offsets agree when every component is in
+// use: check XSTATE_BV and XCOMP_BV, copy the legacy region and the components with inline
+// 64-byte moves, store the header words and MXCSR, fill a ConvertResult. No plan, no options,
+// no other shape: a bound on what compact_plan can reach, not a conversion to use.
+#if defined(__x86_64__)
+typedef uint8_t Zmm __attribute__((vector_size(64), aligned(1), may_alias));
+[[gnu::target("avx512f"), gnu::always_inline]] inline void zmm_copy(uint8_t* d, const uint8_t* s, size_t n) {
+    for (size_t i = 0; i < n; i += 64) *reinterpret_cast<Zmm*>(d + i) = *reinterpret_cast<const Zmm*>(s + i);
+}
+[[gnu::target("avx512f"), gnu::noinline]] xsave::ConvertResult floor_compact(std::span<const uint8_t> in, std::span<uint8_t> out,
+                                                                             const xsave::Layout& L) {
+    const uint8_t* s = in.data();
+    uint8_t* d = out.data();
+    uint64_t xstate, xcomp;
+    std::memcpy(&xstate, s + 512, 8);
+    std::memcpy(&xcomp, s + 520, 8);
+    if (in.size() < L.total_size || out.size() < L.total_size || xcomp != 0 || (xstate & ~L.mask) || xstate != L.mask)
+        throw std::runtime_error("floor: not this shape");
+    uint32_t mxcsr;
+    std::memcpy(&mxcsr, s + 24, 4);
+    zmm_copy(d, s, 512);
+    zmm_copy(d + 576, s + 576, L.total_size - 576);   // a multiple of 64 for the host shapes
+    const uint64_t words[2] = {xstate | (mxcsr != 0x1F80 ? 2 : 0), L.mask | kCompactedBit};
+    *reinterpret_cast<Zmm*>(d + 512) = Zmm{};
+    std::memcpy(d + 512, words, 16);
+    xsave::ConvertResult r;
+    r.size = L.total_size, r.layout = &L, r.xstate_bv = words[0], r.xcomp_bv = words[1];
+    return r;
+}
+void bm_floor(benchmark::State& st, const Prepared* p) {
+    const xsave::Layout& L = p->cpu->standard(p->shape->mask);
+    Out out = out_buffer();
+    for (auto _ : st) {
+        auto r = floor_compact(p->standard, out, L);
+        benchmark::DoNotOptimize(r.size);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), ~0ull);
+}
+#endif
+
 void bm_hw_compact(benchmark::State& st, const Prepared* p) {
     auto save = std::make_unique<AreaBuf>(), src = std::make_unique<AreaBuf>(), dst = std::make_unique<AreaBuf>();
     std::memcpy(src->b, p->standard.data(), p->standard.size());
@@ -465,6 +507,11 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("cpuid_per_call/compact/" + b).c_str(), bm_cpuid_compact, p);
         benchmark::RegisterBenchmark(("cpuid_per_call/standard/" + b).c_str(), bm_cpuid_standard, p);
         benchmark::RegisterBenchmark(("cpuid_per_call/convert/" + b).c_str(), bm_cpuid_convert, p);
+#if defined(__x86_64__)
+        if (p->host && __builtin_cpu_supports("avx512f") && p->shape->mask == (p->shape->mask & 0xe7) &&
+            p->compacted.size() == p->standard.size() && (p->standard.size() - 576) % 64 == 0)
+            benchmark::RegisterBenchmark(("floor/" + b).c_str(), bm_floor, p);
+#endif
         if (host_can(*p)) {
             benchmark::RegisterBenchmark(("hardware/compact/" + b).c_str(), bm_hw_compact, p);
             benchmark::RegisterBenchmark(("hardware/standard/" + b).c_str(), bm_hw_standard, p);
