@@ -114,11 +114,13 @@ public:
     const Layout& target() const { return *target_; }
 
 private:
+    ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     const CpuModel* from_;
     const CpuModel* to_;
     const Layout* source_;
     const Layout* target_;
     ConvertOptions opt_;
+    uint64_t source_xcomp_;   // XCOMP_BV of a source area: 0 (standard) or mask | bit 63
     // The plan this converter used last (owned by the target model's cache): checked first,
     // with no lookup through the model.
     mutable std::atomic<const ConvertPlan*> plan_{nullptr};

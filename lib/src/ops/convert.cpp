@@ -194,30 +194,13 @@ struct ByteFacts {
     throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out.size(), format_name(T.format), need));
 }
 
-// Writes the result into `*out` (into r.bytes when `out` is null) by running the plan: its
-// runs and its header write every byte of the body once; FCW, MXCSR and MXCSR_MASK are
-// stored over them. What is rare (losses, a sidecar, trailing bytes) is out of line.
-[[gnu::always_inline]] inline ConvertResult execute(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,
-                                                    std::span<uint8_t>* out, const ByteFacts& f, const ConvertPlan& plan) {
-    const Layout& S = *in.layout;
-    const Layout& T = *plan.key.target;
-    const uint8_t* p = in.bytes.data();
-    ConvertResult r;
-    r.layout = &T;
-    if (plan.lossy) [[unlikely]] take_losses(in, from, opt, plan, r);
-    r.size = plan.body;
-    if (in.bytes.size() > S.total_size) [[unlikely]] {
-        r.trailing = in.bytes.size() - S.total_size;
-        if (opt.keep_trailing) r.size += r.trailing;
-        else if (!opt.drop_trailing) check_trailing(in.bytes, S.total_size);
-    }
-    if (!out) r.bytes.resize(r.size);
-    else if (out->size() < r.size) [[unlikely]] small_output(*out, T, r.size);
-    uint8_t* o = out ? out->data() : r.bytes.data();
-
+// The result's body as the plan decides it, over `o`: its runs and its header write every byte
+// once; the sidecar's components, FCW, MXCSR and MXCSR_MASK are stored over them.
+[[gnu::always_inline]] inline void write_body(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
+                                              const CpuModel& from, const Sidecar* sidecar_in) {
     plan.write(plan.runs.data(), plan.runs.data() + plan.count, o, p);
     const uint64_t side = plan.key.side;
-    if (side) [[unlikely]] put_back(*opt.sidecar_in, T, side, o);
+    if (side) [[unlikely]] put_back(*sidecar_in, *plan.key.target, side, o);
     if (plan.fcw_init) store_le(o, kFcwInit, 2);
     if (!(side & 2)) {
         store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
@@ -227,9 +210,36 @@ struct ByteFacts {
         store_le(o + kMxcsrMaskOffset, mask, 4);
     }
     std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+}
+
+// What the plan alone says of the result.
+[[gnu::always_inline]] inline ConvertResult result_of(const ConvertPlan& plan) {
+    ConvertResult r;
+    r.layout = plan.key.target;
+    r.size = plan.body;
     r.xstate_bv = plan.xstate_bv;
     r.xcomp_bv = plan.xcomp_bv;
-    r.restored = side;
+    r.restored = plan.key.side;
+    return r;
+}
+
+// Writes the result into `*out` (into r.bytes when `out` is null) by running the plan. What
+// is rare (losses, a sidecar, trailing bytes) is out of line.
+[[gnu::always_inline]] inline ConvertResult execute(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,
+                                                    std::span<uint8_t>* out, const ByteFacts& f, const ConvertPlan& plan) {
+    const Layout& S = *in.layout;
+    const uint8_t* p = in.bytes.data();
+    ConvertResult r = result_of(plan);
+    if (plan.lossy) [[unlikely]] take_losses(in, from, opt, plan, r);
+    if (in.bytes.size() > S.total_size) [[unlikely]] {
+        r.trailing = in.bytes.size() - S.total_size;
+        if (opt.keep_trailing) r.size += r.trailing;
+        else if (!opt.drop_trailing) check_trailing(in.bytes, S.total_size);
+    }
+    if (!out) r.bytes.resize(r.size);
+    else if (out->size() < r.size) [[unlikely]] small_output(*out, *r.layout, r.size);
+    uint8_t* o = out ? out->data() : r.bytes.data();
+    write_body(plan, p, o, f, from, opt.sidecar_in);
     if (r.trailing && opt.keep_trailing) [[unlikely]] std::memcpy(o + plan.body, p + S.total_size, r.trailing);
     return r;
 }
@@ -337,22 +347,41 @@ void check_owner(const CpuModel& cpu, const Layout& L, const char* which) {
 
 Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
                      const ConvertOptions& opt)
-    : from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt) {
+    : from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt),
+      source_xcomp_(source.format == Format::Compacted ? source.mask | kCompactedBit : 0) {
     check_owner(from, source, "source");
     check_owner(to, target, "target");
 }
 
 Converter::Converter(const Converter& o)
-    : from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_),
+    : from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_), source_xcomp_(o.source_xcomp_),
       plan_(o.plan_.load(std::memory_order_acquire)) {}
 
 Converter& Converter::operator=(const Converter& o) {
-    from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_;
+    from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_, source_xcomp_ = o.source_xcomp_;
     plan_.store(o.plan_.load(std::memory_order_acquire), std::memory_order_release);
     return *this;
 }
 
 ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
+    const Layout& S = *source_;
+    // The common case first: no trailing bytes, no sidecar, the header this converter expects,
+    // the plan it used last, nothing to drop. Anything else takes the general path.
+    if (in.size() == S.total_size && !opt_.sidecar_in) [[likely]] {
+        const uint64_t xstate = load_le(&in[kXstateBvOffset], 8), xcomp = load_le(&in[kXcompBvOffset], 8);
+        const ConvertPlan* plan = plan_.load(std::memory_order_acquire);
+        if (xcomp == source_xcomp_ && !(xstate & ~S.mask) && plan) [[likely]] {
+            const ByteFacts f = read_facts({in, S.format, xstate, xcomp, &S}, target_->format == Format::Compacted);
+            if (plan->key.use == f.use && !plan->lossy && out.size() >= plan->body) [[likely]] {
+                write_body(*plan, in.data(), out.data(), f, *from_, nullptr);
+                return result_of(*plan);
+            }
+        }
+    }
+    return run_general(in, out);
+}
+
+ConvertResult Converter::run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const {
     const Layout& S = *source_;
     if (in.size() < S.total_size) [[unlikely]]
         throw Error(fmt::format("{} bytes: the converter's {} source layout 0x{:x} needs {}", in.size(),
