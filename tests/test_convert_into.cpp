@@ -9,6 +9,7 @@
 #include "xsave/random_state.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <span>
 #include <thread>
 
@@ -136,6 +137,65 @@ TEST_CASE("a Converter refuses buffers of another shape and layouts of another m
     ConvertOptions drop_mpx;
     drop_mpx.drop = 0x18;
     CHECK(Converter(skx, skx.standard(0x2FF), genoa, genoa.standard(0x2E7), drop_mpx).run(mpx, out).dropped == 0x18);
+}
+
+TEST_CASE("a Converter's repeated runs (its short path) give what the first gives, and refuse what they must") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa()), skx(testing::skylake_sp());
+    Converter compact(spr, spr.standard(0x2E7), spr, spr.compacted(0x2E7));
+    Converter standard(spr, spr.compacted(0x2E7), spr, spr.standard(0x2E7));
+    // Shapes in turn, each run twice: the second run of a shape finds the plan the first left.
+    // 0x1 with MXCSR 0x1F80: no SSE in the compacted result, whose MXCSR_MASK then comes from the profile.
+    for (uint64_t bv : {0x2E7ull, 0x7ull, 0x2E7ull, 0x1ull, 0x0ull, 0x7ull}) {
+        CAPTURE(bv);
+        auto s = random_standard_state(spr, 0x2E7, bv + 3, {.xstate_bv = bv});
+        if (!(bv & 2)) {
+            const uint32_t init = 0x1F80;
+            std::memcpy(&s[24], &init, 4);
+        }
+        AreaView v = inspect_area(s, spr, {0x2E7});
+        const auto want = to_compacted(v, spr, 0x2E7);
+        const auto back = to_standard(inspect_area(want.bytes, spr), spr, {.xcr0 = 0x2E7});
+        for (int round = 0; round < 2; ++round) {
+            auto got = poisoned(want.size + 8);
+            auto r = compact.run(s, got);
+            CHECK(r.size == want.size);
+            CHECK(r.xstate_bv == want.xstate_bv);
+            CHECK(r.xcomp_bv == want.xcomp_bv);
+            CHECK(r.layout == want.layout);
+            CHECK(std::equal(want.bytes.begin(), want.bytes.end(), got.begin()));
+            CHECK(got[want.size] == 0xA5);
+            auto std_out = poisoned(back.size);
+            CHECK(standard.run(want.bytes, std_out).size == back.size);
+            CHECK(std_out == back.bytes);
+        }
+    }
+    // After a good run, each of these leaves the short path and is refused as on a first run.
+    auto s = random_standard_state(spr, 0x2E7, 5);
+    auto out = poisoned(4096);
+    compact.run(s, out);
+    auto small = poisoned(2000);
+    CHECK_THROWS_WITH(compact.run(s, small), "output buffer of 2000 bytes; the compacted result needs 2440");
+    CHECK(std::all_of(small.begin(), small.end(), [](uint8_t b) { return b == 0xA5; }));
+    auto odd = s;
+    const uint64_t xcomp = 0x8000000000000007;
+    std::memcpy(&odd[0x208], &xcomp, 8);
+    CHECK_THROWS_WITH(compact.run(odd, out), "offset 0x208: XCOMP_BV 0x8000000000000007 does not match the converter's standard source layout 0x2e7");
+    auto longer = s;
+    longer.push_back(1);
+    CHECK_THROWS_AS(compact.run(longer, out), LossError);
+    Converter to_genoa(skx, skx.standard(0x2FF), genoa, genoa.standard(0x2E7));
+    auto mpx = random_standard_state(skx, 0x2FF, 9, {.xstate_bv = 0xFF});
+    for (int round = 0; round < 2; ++round) CHECK_THROWS_AS(to_genoa.run(mpx, out), LossError);
+    ConvertOptions drop_mpx;
+    drop_mpx.drop = 0x18;
+    Converter dropping(skx, skx.standard(0x2FF), genoa, genoa.standard(0x2E7), drop_mpx);
+    for (int round = 0; round < 2; ++round) CHECK(dropping.run(mpx, out).dropped == 0x18);
+    // A copy starts from the plan the original last used, and gives the same bytes.
+    Converter copy = compact;
+    auto a = poisoned(4096), b = poisoned(4096);
+    compact.run(s, a);
+    copy.run(s, b);
+    CHECK(a == b);
 }
 
 TEST_CASE("a buffer too small for the result is an error naming the size needed, and is left alone") {
