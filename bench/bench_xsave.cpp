@@ -324,6 +324,23 @@ void run_converter(benchmark::State& st, const Prepared* p, const xsave::Convert
     }
     set_counters(st, p->standard.size(), a0);
 }
+// *_many: Converter::run_many over 16 items on the same buffers (as memcpy/<bytes> copies one
+// buffer over and over); scripts/bench reports ns per buffer (counter items_per_op).
+constexpr size_t kManyItems = 16;
+void run_many_case(benchmark::State& st, const Prepared* p, const xsave::Converter& c, const Buf& in) {
+    Out out = out_buffer();
+    std::vector<xsave::ConvertItem> items(kManyItems, xsave::ConvertItem{in, out});
+    uint64_t a0 = g_allocs.load();
+    for (auto _ : st) {
+        c.run_many(items);
+        benchmark::DoNotOptimize(items.data());
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, p->standard.size(), a0);
+    st.SetBytesProcessed(int64_t(st.iterations() * kManyItems * p->standard.size()));
+    st.counters["items_per_op"] = double(kManyItems);
+}
+
 void bm_compact_plan_body(benchmark::State& st, const Prepared* p) {
     const xsave::CpuModel& cpu = *p->cpu;
     run_converter(st, p, xsave::Converter(cpu, cpu.standard(p->shape->mask), cpu, cpu.compacted(p->shape->mask)), p->standard);
@@ -337,6 +354,20 @@ void bm_convert_plan_body(benchmark::State& st, const Prepared* p) {
     opt.drop = p->shape->mask & ~p->to->supported_xcr0();
     const xsave::Layout& T = p->to->standard(p->shape->mask & p->to->supported_xcr0());
     run_converter(st, p, xsave::Converter(*p->cpu, p->cpu->standard(p->shape->mask), *p->to, T, opt), p->standard);
+}
+void bm_compact_many_body(benchmark::State& st, const Prepared* p) {
+    const xsave::CpuModel& cpu = *p->cpu;
+    run_many_case(st, p, xsave::Converter(cpu, cpu.standard(p->shape->mask), cpu, cpu.compacted(p->shape->mask)), p->standard);
+}
+void bm_standard_many_body(benchmark::State& st, const Prepared* p) {
+    const xsave::CpuModel& cpu = *p->cpu;
+    run_many_case(st, p, xsave::Converter(cpu, cpu.compacted(p->shape->mask), cpu, cpu.standard(p->shape->mask)), p->compacted);
+}
+void bm_convert_many_body(benchmark::State& st, const Prepared* p) {
+    xsave::ConvertOptions opt;
+    opt.drop = p->shape->mask & ~p->to->supported_xcr0();
+    const xsave::Layout& T = p->to->standard(p->shape->mask & p->to->supported_xcr0());
+    run_many_case(st, p, xsave::Converter(*p->cpu, p->cpu->standard(p->shape->mask), *p->to, T, opt), p->standard);
 }
 void bm_decode_body(benchmark::State& st, const Prepared* p) {
     uint64_t a0 = g_allocs.load();
@@ -502,6 +533,9 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("compact_plan/" + b).c_str(), guarded<bm_compact_plan_body>, p);
         benchmark::RegisterBenchmark(("standard_plan/" + b).c_str(), guarded<bm_standard_plan_body>, p);
         benchmark::RegisterBenchmark(("convert_plan/" + b).c_str(), guarded<bm_convert_plan_body>, p);
+        benchmark::RegisterBenchmark(("compact_many/" + b).c_str(), guarded<bm_compact_many_body>, p);
+        benchmark::RegisterBenchmark(("standard_many/" + b).c_str(), guarded<bm_standard_many_body>, p);
+        benchmark::RegisterBenchmark(("convert_many/" + b).c_str(), guarded<bm_convert_many_body>, p);
         benchmark::RegisterBenchmark(("decode/" + b).c_str(), guarded<bm_decode_body>, p);
         benchmark::RegisterBenchmark(("validate/" + b).c_str(), guarded<bm_validate_body>, p);
         benchmark::RegisterBenchmark(("cpuid_per_call/compact/" + b).c_str(), bm_cpuid_compact, p);

@@ -198,6 +198,61 @@ TEST_CASE("a Converter's repeated runs (its short path) give what the first give
     CHECK(a == b);
 }
 
+TEST_CASE("Converter::run_many gives each buffer what run() gives it, and stops at the first refusal") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    ConvertOptions drop_amx;
+    drop_amx.drop = 0x60000;
+    // Sapphire Rapids -> Genoa, standard to compacted: AMX dropped where in use.
+    Converter migrate(spr, spr.standard(0x602E7), genoa, genoa.compacted(0x2E7), drop_amx);
+    std::vector<std::vector<uint8_t>> ins, want;
+    std::vector<uint64_t> want_bv, want_dropped;
+    // Runs of one shape, then others: the short path, and the plans found on the way.
+    const uint64_t shapes[] = {0x602E7, 0x602E7, 0x602E7, 0x7, 0x7, 0x2E7, 0x1, 0x602E7, 0x0, 0x0};
+    for (size_t i = 0; i < std::size(shapes); ++i) {
+        ins.push_back(random_standard_state(spr, 0x602E7, 100 + i, {.xstate_bv = shapes[i]}));
+        auto out = poisoned(4096);
+        auto r = migrate.run(ins.back(), out);
+        want.emplace_back(out.begin(), out.begin() + long(r.size));
+        want_bv.push_back(r.xstate_bv);
+        want_dropped.push_back(r.dropped);
+    }
+    CHECK(want_dropped[0] == 0x60000);
+    CHECK(want_dropped[3] == 0);
+    Converter fresh(spr, spr.standard(0x602E7), genoa, genoa.compacted(0x2E7), drop_amx);
+    std::vector<std::vector<uint8_t>> outs(ins.size(), poisoned(4096));
+    std::vector<ConvertItem> items;
+    for (size_t i = 0; i < ins.size(); ++i) items.push_back({ins[i], outs[i]});
+    fresh.run_many(items);
+    for (size_t i = 0; i < ins.size(); ++i) {
+        CAPTURE(i, shapes[i]);
+        CHECK(items[i].size == want[i].size());
+        CHECK(items[i].xstate_bv == want_bv[i]);
+        CHECK(items[i].dropped == want_dropped[i]);
+        CHECK(std::equal(want[i].begin(), want[i].end(), outs[i].begin()));
+        CHECK(outs[i][want[i].size()] == 0xA5);
+    }
+    fresh.run_many({});   // nothing to do
+
+    // A refusal: the buffers before it are done, the ones after it untouched.
+    Converter strict(spr, spr.standard(0x602E7), genoa, genoa.compacted(0x2E7));
+    std::vector<std::vector<uint8_t>> outs2(4, poisoned(4096));
+    std::vector<ConvertItem> four;
+    for (size_t i = 0; i < 4; ++i) four.push_back({ins[i == 2 ? 0 : 3], outs2[i]});   // buffer 2 has AMX in use
+    CHECK_THROWS_AS(strict.run_many(four), LossError);
+    try {
+        strict.run_many(four);
+    } catch (const LossError& e) {
+        CHECK(std::string(e.what()).starts_with("buffer 2: AMX TILECFG (bit 17) and AMX TILEDATA (bit 18) are in use"));
+    }
+    CHECK(four[1].size == want[3].size());
+    CHECK(std::equal(want[3].begin(), want[3].end(), outs2[1].begin()));
+    CHECK(four[3].size == 0);
+    CHECK(std::all_of(outs2[3].begin(), outs2[3].end(), [](uint8_t b) { return b == 0xA5; }));
+    auto short_in = std::span(ins[3]).first(1000);
+    std::vector<ConvertItem> bad{{ins[3], outs2[0]}, {short_in, outs2[1]}};
+    CHECK_THROWS_WITH(strict.run_many(bad), "buffer 1: 1000 bytes: the converter's standard source layout 0x602e7 needs 11008");
+}
+
 TEST_CASE("a buffer too small for the result is an error naming the size needed, and is left alone") {
     CpuModel cpu(testing::epyc_host());
     const auto whpx = testing::read_bytes(testing::data_path("whpx-832.bin"));

@@ -98,6 +98,16 @@ ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuM
 // (header checks, MXCSR, the loss rule) and the cached plan's copies; no inspect_area, no
 // layout lookups. The result is byte for byte what the *_into forms write.
 struct ConvertPlan;
+struct ShortPath;
+
+// One buffer of Converter::run_many: `in` and `out` as run() takes them; the rest is set.
+struct ConvertItem {
+    std::span<const uint8_t> in;
+    std::span<uint8_t> out;
+    size_t size = 0;          // bytes of the result
+    uint64_t xstate_bv = 0;   // of the result (its XCOMP_BV is the target layout's)
+    uint64_t dropped = 0;     // in-use components discarded as allowed
+};
 
 class Converter {
 public:
@@ -110,17 +120,24 @@ public:
     // `in` holds an area of the source layout (its header must say so) and any trailing bytes
     // `opt` allows. Throws Error or LossError as relayout_into does.
     ConvertResult run(std::span<const uint8_t> in, std::span<uint8_t> out) const;
+    // run() for each item in turn, in one call: what run() would give each (a VMM converting
+    // every vCPU at once). The per-call work is done once; each buffer costs its checks and
+    // copies. Throws at the first item run() would refuse, its message prefixed "buffer N: ";
+    // the items before it are done, the rest untouched.
+    void run_many(std::span<ConvertItem> items) const;
     const Layout& source() const { return *source_; }
     const Layout& target() const { return *target_; }
 
 private:
     ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
+    ShortPath short_path() const;
     const CpuModel* from_;
     const CpuModel* to_;
     const Layout* source_;
     const Layout* target_;
     ConvertOptions opt_;
     uint64_t source_xcomp_;   // XCOMP_BV of a source area: 0 (standard) or mask | bit 63
+    uint64_t droppable_;      // in-use components run() may drop on its short path
     // The plan this converter used last (owned by the target model's cache): checked first,
     // with no lookup through the model.
     mutable std::atomic<const ConvertPlan*> plan_{nullptr};

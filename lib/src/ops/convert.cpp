@@ -3,6 +3,7 @@
 #include "xsave/convert.hpp"
 #include "model/bytes.hpp"
 
+#include "ops/convert_exec.hpp"
 #include "ops/convert_plan.hpp"
 
 #include "xsave/components.hpp"
@@ -18,13 +19,6 @@ namespace xsave {
 namespace {
 
 constexpr unsigned kSseSidecarSize = 256 + 8;
-
-// n is a multiple of 8 (XMM0-15).
-bool all_zero(const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; i += 8)
-        if (load_le(p + i, 8)) return false;
-    return true;
-}
 
 uint64_t supervisor_bits(const CpuModel& cpu) {
     uint64_t m = cpu.supported_xss();
@@ -138,29 +132,6 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
                                 n, n == 1 ? "" : "s", layout_size, nonzero, first));
 }
 
-// What a conversion reads from the input's bytes, besides the header words.
-struct ByteFacts {
-    uint64_t use;        // XSTATE_BV after the MXCSR rules: the plan's key
-    uint32_t mxcsr;
-    bool mxcsr_saved;    // the input holds MXCSR (and MXCSR_MASK)
-};
-
-[[gnu::always_inline]] inline ByteFacts read_facts(const AreaView& in, bool to_compacted) {
-    const uint8_t* p = in.bytes.data();
-    // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
-    const bool saved = in.format == Format::Standard || in.in_use(1);
-    const uint32_t mxcsr = saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
-    uint64_t use = in.xstate_bv;
-    // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
-    if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
-    // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
-    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
-    if (!to_compacted && in.format == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit &&
-        all_zero(p + kXmm, kXmmEnd - kXmm))
-        use &= ~uint64_t(2);
-    return {use, mxcsr, saved};
-}
-
 // In-use components the plan drops: refused (naming them) unless the options allow it;
 // the sidecar receives them.
 [[gnu::noinline]] void take_losses(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,
@@ -194,33 +165,13 @@ struct ByteFacts {
     throw Error(fmt::format("output buffer of {} bytes; the {} result needs {}", out.size(), format_name(T.format), need));
 }
 
-// The result's body as the plan decides it, over `o`: its runs and its header write every byte
-// once; the sidecar's components, FCW, MXCSR and MXCSR_MASK are stored over them.
+// The result's body as the plan decides it, over `o`: its runs, a sidecar's components, then
+// what write_fixed stores over them.
 [[gnu::always_inline]] inline void write_body(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
                                               const CpuModel& from, const Sidecar* sidecar_in) {
     plan.write(plan.runs.data(), plan.runs.data() + plan.count, o, p);
-    const uint64_t side = plan.key.side;
-    if (side) [[unlikely]] put_back(*sidecar_in, *plan.key.target, side, o);
-    if (plan.fcw_init) store_le(o, kFcwInit, 2);
-    if (!(side & 2)) {
-        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
-        // MXCSR_MASK is not state: as stored, unless the input never had it written.
-        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
-        if (!f.mxcsr_saved) mask = from.profile().mxcsr_mask.value_or(mask);
-        store_le(o + kMxcsrMaskOffset, mask, 4);
-    }
-    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
-}
-
-// What the plan alone says of the result.
-[[gnu::always_inline]] inline ConvertResult result_of(const ConvertPlan& plan) {
-    ConvertResult r;
-    r.layout = plan.key.target;
-    r.size = plan.body;
-    r.xstate_bv = plan.xstate_bv;
-    r.xcomp_bv = plan.xcomp_bv;
-    r.restored = plan.key.side;
-    return r;
+    if (plan.key.side) [[unlikely]] put_back(*sidecar_in, *plan.key.target, plan.key.side, o);
+    write_fixed(plan, p, o, f, from);
 }
 
 // Writes the result into `*out` (into r.bytes when `out` is null) by running the plan. What
@@ -281,7 +232,7 @@ using PlanSlot = std::atomic<const ConvertPlan*>;
     const Layout& S = *in.layout;
     // A layout's mask never has bit 63.
     if (in.xstate_bv & ~S.mask) [[unlikely]] bad_xstate_bv(in);
-    const ByteFacts f = read_facts(in, T.format == Format::Compacted);
+    const ByteFacts f = read_facts(in.format, in.xstate_bv, in.bytes.data(), T.format == Format::Compacted);
     // The plan last used, without hashing the key: a VMM converts buffers of one shape in a row.
     if (!opt.sidecar_in) [[likely]]
         if (const ConvertPlan* plan = (hint ? *hint : to.plans().last).load(std::memory_order_acquire);
@@ -348,34 +299,33 @@ void check_owner(const CpuModel& cpu, const Layout& L, const char* which) {
 Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
                      const ConvertOptions& opt)
     : from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt),
-      source_xcomp_(source.format == Format::Compacted ? source.mask | kCompactedBit : 0) {
+      source_xcomp_(source.format == Format::Compacted ? source.mask | kCompactedBit : 0),
+      droppable_(opt.sidecar_out ? 0 : opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0)) {
     check_owner(from, source, "source");
     check_owner(to, target, "target");
 }
 
 Converter::Converter(const Converter& o)
     : from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_), source_xcomp_(o.source_xcomp_),
+      droppable_(o.droppable_),
       plan_(o.plan_.load(std::memory_order_acquire)) {}
 
 Converter& Converter::operator=(const Converter& o) {
     from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_, source_xcomp_ = o.source_xcomp_;
+    droppable_ = o.droppable_;
     plan_.store(o.plan_.load(std::memory_order_acquire), std::memory_order_release);
     return *this;
 }
 
 ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
-    const Layout& S = *source_;
-    // The common case first: no trailing bytes, no sidecar, the header this converter expects,
-    // the plan it used last, nothing to drop. Anything else takes the general path.
-    if (in.size() == S.total_size && !opt_.sidecar_in) [[likely]] {
-        const uint64_t xstate = load_le(&in[kXstateBvOffset], 8), xcomp = load_le(&in[kXcompBvOffset], 8);
-        const ConvertPlan* plan = plan_.load(std::memory_order_acquire);
-        if (xcomp == source_xcomp_ && !(xstate & ~S.mask) && plan) [[likely]] {
-            const ByteFacts f = read_facts({in, S.format, xstate, xcomp, &S}, target_->format == Format::Compacted);
-            if (plan->key.use == f.use && !plan->lossy && out.size() >= plan->body) [[likely]] {
-                write_body(*plan, in.data(), out.data(), f, *from_, nullptr);
-                return result_of(*plan);
-            }
+    // The common case first (convert_exec.hpp: ShortPath); anything else takes the general path.
+    if (const ConvertPlan* plan = plan_.load(std::memory_order_acquire); plan && !opt_.sidecar_in) [[likely]] {
+        ByteFacts f;
+        if (short_path_takes(short_path(), *plan, in, out, f)) [[likely]] {
+            write_body(*plan, in.data(), out.data(), f, *from_, nullptr);
+            ConvertResult r = result_of(*plan);
+            r.dropped = plan->lossy;
+            return r;
         }
     }
     return run_general(in, out);

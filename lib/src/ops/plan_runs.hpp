@@ -20,6 +20,7 @@ RunWriter run_writer();
 struct NamedRunWriter {
     const char* name;
     RunWriter write;
+    unsigned width;   // bytes per vector move: 64, 32 or 16
 };
 std::span<const NamedRunWriter> run_writers();
 

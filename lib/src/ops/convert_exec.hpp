@@ -1,0 +1,90 @@
+#pragma once
+// The per-buffer steps of a conversion that Converter::run, run_many and the *_into forms
+// share: what the input's bytes decide, the words a plan stores over its runs, and what the
+// plan alone says of the result.
+#include "model/bytes.hpp"
+#include "ops/convert_plan.hpp"
+
+#include "xsave/convert.hpp"
+
+namespace xsave {
+
+// What a conversion reads from the input's bytes, besides the header words.
+struct ByteFacts {
+    uint64_t use;        // XSTATE_BV after the MXCSR rules: the plan's key
+    uint32_t mxcsr;
+    bool mxcsr_saved;    // the input holds MXCSR (and MXCSR_MASK)
+};
+
+inline bool xmm_all_zero(const uint8_t* p) {
+    for (uint32_t i = kXmm; i < kXmmEnd; i += 8)
+        if (load_le(p + i, 8)) return false;
+    return true;
+}
+
+[[gnu::always_inline]] inline ByteFacts read_facts(Format source, uint64_t xstate_bv, const uint8_t* p, bool to_compacted) {
+    // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
+    const bool saved = source == Format::Standard || (xstate_bv & 2);
+    const uint32_t mxcsr = saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
+    uint64_t use = xstate_bv;
+    // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
+    if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
+    // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
+    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
+    if (!to_compacted && source == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit && xmm_all_zero(p))
+        use &= ~uint64_t(2);
+    return {use, mxcsr, saved};
+}
+
+// FCW, MXCSR and MXCSR_MASK over the plan's runs (unless a sidecar gave them), then the header.
+[[gnu::always_inline]] inline void write_fixed(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
+                                               const CpuModel& from) {
+    if (plan.fcw_init) store_le(o, kFcwInit, 2);
+    if (!(plan.key.side & 2)) {
+        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
+        // MXCSR_MASK is not state: as stored, unless the input never had it written.
+        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
+        if (!f.mxcsr_saved) mask = from.profile().mxcsr_mask.value_or(mask);
+        store_le(o + kMxcsrMaskOffset, mask, 4);
+    }
+    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+}
+
+// What the plan alone says of the result.
+[[gnu::always_inline]] inline ConvertResult result_of(const ConvertPlan& plan) {
+    ConvertResult r;
+    r.layout = plan.key.target;
+    r.size = plan.body;
+    r.xstate_bv = plan.xstate_bv;
+    r.xcomp_bv = plan.xcomp_bv;
+    r.restored = plan.key.side;
+    return r;
+}
+
+// What a Converter fixes for its short path: a buffer of exactly the source layout's size,
+// with the header it expects, that its last plan takes with nothing to drop but what it may.
+struct ShortPath {
+    const Layout* source;
+    const CpuModel* from;
+    uint64_t source_xcomp;   // 0, or the source mask | bit 63
+    uint64_t droppable;      // in-use components the plan may drop here (none with a sidecar_out)
+    bool to_compacted;
+};
+
+inline ShortPath Converter::short_path() const {
+    return {source_, from_, source_xcomp_, droppable_, target_->format == Format::Compacted};
+}
+
+// The facts of `in` when the short path takes it with `plan` (non-null), else false.
+[[gnu::always_inline]] inline bool short_path_takes(const ShortPath& sp, const ConvertPlan& plan, std::span<const uint8_t> in,
+                                                    std::span<uint8_t> out, ByteFacts& f) {
+    const Layout& S = *sp.source;
+    if (in.size() != S.total_size || out.size() < plan.body) return false;
+    const uint8_t* p = in.data();
+    const uint64_t xstate = load_le(p + kXstateBvOffset, 8);
+    if (load_le(p + kXcompBvOffset, 8) != sp.source_xcomp || (xstate & ~S.mask)) return false;
+    f = read_facts(S.format, xstate, p, sp.to_compacted);
+    return plan.key.use == f.use && !(plan.lossy & ~sp.droppable);
+}
+
+} // namespace xsave

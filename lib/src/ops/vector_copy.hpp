@@ -1,0 +1,96 @@
+#pragma once
+// Inline vector moves for a plan's runs, templated on the vector width W (16, 32 or 64 bytes).
+// Instantiate them only inside functions compiled for a target with W-byte vectors
+// (gnu::target("avx2") for 32, "avx512f" for 64): see plan_runs.cpp and convert_many.cpp.
+#include "ops/convert_plan.hpp"
+
+#include <cstdint>
+
+namespace xsave::vec {
+
+// W bytes moved as one vector: an unaligned, aliasing vector type (GCC/Clang extension) is
+// one register move where the target has it. (memcpy of 64 bytes would be split in two 32-byte
+// moves under GCC's generic tuning.)
+template <unsigned W>
+struct Vec {
+    typedef uint8_t type __attribute__((vector_size(W), aligned(1), may_alias));
+};
+
+template <unsigned W>
+[[gnu::always_inline]] inline void move(uint8_t* d, const uint8_t* s) {
+    using V = typename Vec<W>::type;
+    *reinterpret_cast<V*>(d) = *reinterpret_cast<const V*>(s);
+}
+template <unsigned W>
+[[gnu::always_inline]] inline void put_zero(uint8_t* d) {
+    using V = typename Vec<W>::type;
+    *reinterpret_cast<V*>(d) = V{};
+}
+
+// Under W bytes: two moves of the largest power of two that fits, overlapping in the middle.
+template <unsigned W>
+[[gnu::always_inline]] inline void copy_short(uint8_t* d, const uint8_t* s, uint32_t n) {
+    if constexpr (W > 1) {
+        constexpr unsigned H = W / 2;
+        if (n >= H) {
+            move<H>(d, s);
+            move<H>(d + n - H, s + n - H);
+        } else {
+            copy_short<H>(d, s, n);
+        }
+    } else if (n) {
+        *d = *s;
+    }
+}
+template <unsigned W>
+[[gnu::always_inline]] inline void zero_short(uint8_t* d, uint32_t n) {
+    if constexpr (W > 1) {
+        constexpr unsigned H = W / 2;
+        if (n >= H) {
+            put_zero<H>(d);
+            put_zero<H>(d + n - H);
+        } else {
+            zero_short<H>(d, n);
+        }
+    } else if (n) {
+        *d = 0;
+    }
+}
+
+// Four vectors a step, then one at a time, then the last W bytes again (overlapping).
+template <unsigned W>
+[[gnu::always_inline]] inline void copy_run(uint8_t* d, const uint8_t* s, uint32_t n) {
+    if (n < W) return copy_short<W>(d, s, n);
+    uint32_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+        move<W>(d + i, s + i);
+        move<W>(d + i + W, s + i + W);
+        move<W>(d + i + 2 * W, s + i + 2 * W);
+        move<W>(d + i + 3 * W, s + i + 3 * W);
+    }
+    for (; i + W <= n; i += W) move<W>(d + i, s + i);
+    if (i < n) move<W>(d + n - W, s + n - W);
+}
+template <unsigned W>
+[[gnu::always_inline]] inline void zero_run(uint8_t* d, uint32_t n) {
+    if (n < W) return zero_short<W>(d, n);
+    uint32_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {
+        put_zero<W>(d + i);
+        put_zero<W>(d + i + W);
+        put_zero<W>(d + i + 2 * W);
+        put_zero<W>(d + i + 3 * W);
+    }
+    for (; i + W <= n; i += W) put_zero<W>(d + i);
+    if (i < n) put_zero<W>(d + n - W);
+}
+
+template <unsigned W>
+[[gnu::always_inline]] inline void write_runs(const PlanRun* r, const PlanRun* e, uint8_t* o, const uint8_t* p) {
+    for (; r != e; ++r) {
+        if (r->src == kZeroRun) zero_run<W>(o + r->dst, r->n);
+        else copy_run<W>(o + r->dst, p + r->src, r->n);
+    }
+}
+
+} // namespace xsave::vec
