@@ -167,6 +167,58 @@ TEST_CASE("C API: a converter made once gives what xsave_convert gives, per buff
     xsave_converter_free(c);
 }
 
+TEST_CASE("C API: run_many converts every buffer as run does, and names the one at fault", "[c_api]") {
+    Model spr("sapphire-rapids"), genoa("zen4-genoa");
+    xsave_converter* c = nullptr;
+    xsave_error* err = nullptr;
+    REQUIRE(xsave_converter_new(spr.m, XSAVE_FORM_STANDARD, 0, genoa.m, XSAVE_FORM_STANDARD, 0, 1u << 17, &c, &err) == XSAVE_OK);
+    const auto bytes = spr_area(spr);
+    const size_t out_size = xsave_converter_output_size(c);
+    std::vector<uint8_t> want(out_size);
+    size_t want_size = 0;
+    REQUIRE(xsave_converter_run(c, bytes.data(), bytes.size(), want.data(), want.size(), &want_size, &err) == XSAVE_OK);
+    // 70 buffers: more than one of the parts the call works in (32).
+    std::vector<std::vector<uint8_t>> outs(70, std::vector<uint8_t>(out_size, 0xA5));
+    std::vector<xsave_converter_item> items;
+    for (auto& o : outs) items.push_back({bytes.data(), bytes.size(), o.data(), o.size(), 0});
+    size_t failed = 99;
+    REQUIRE(xsave_converter_run_many(c, items.data(), items.size(), &failed, &err) == XSAVE_OK);
+    CHECK(failed == 99);
+    for (size_t i = 0; i < items.size(); ++i) {
+        CAPTURE(i);
+        CHECK(items[i].written == want_size);
+        CHECK(outs[i] == want);
+    }
+    CHECK(xsave_converter_run_many(c, nullptr, 0, &failed, &err) == XSAVE_OK);
+
+    // Buffer 40 (in the second part) too short: 0..39 converted, 41.. untouched.
+    std::vector<std::vector<uint8_t>> outs2(50, std::vector<uint8_t>(out_size, 0xA5));
+    for (size_t i = 0; i < items.size() && i < 50; ++i) items[i] = {bytes.data(), i == 40 ? 1000 : bytes.size(), outs2[i].data(), out_size, 0};
+    CHECK(xsave_converter_run_many(c, items.data(), 50, &failed, &err) == XSAVE_E_INPUT);
+    CHECK(failed == 40);
+    CHECK(std::string(xsave_error_message(err)) == "buffer 40: 1000 bytes: the converter's standard source layout 0x602e7 needs 11008");
+    xsave_error_free(err);
+    CHECK(items[39].written == want_size);
+    CHECK(outs2[39] == want);
+    CHECK(items[40].written == 0);
+    CHECK(items[41].written == 0);
+    CHECK(std::all_of(outs2[41].begin(), outs2[41].end(), [](uint8_t b) { return b == 0xA5; }));
+    items[3].out = nullptr;
+    CHECK(xsave_converter_run_many(c, items.data(), 50, &failed, &err) == XSAVE_E_ARGUMENT);
+    CHECK(failed == 3);
+    xsave_error_free(err);
+    xsave_converter_free(c);
+
+    // A loss is XSAVE_E_LOSS, naming the buffer.
+    REQUIRE(xsave_converter_new(spr.m, XSAVE_FORM_STANDARD, 0, genoa.m, XSAVE_FORM_STANDARD, 0, 0, &c, &err) == XSAVE_OK);
+    std::vector<xsave_converter_item> one{{bytes.data(), bytes.size(), outs[0].data(), out_size, 0}};
+    CHECK(xsave_converter_run_many(c, one.data(), 1, &failed, &err) == XSAVE_E_LOSS);
+    CHECK(failed == 0);
+    CHECK_THAT(xsave_error_message(err), Catch::StartsWith("buffer 0: AMX TILECFG"));
+    xsave_error_free(err);
+    xsave_converter_free(c);
+}
+
 TEST_CASE("C API: check gives the rules' verdict", "[c_api]") {
     Model host(data_path("profiles/host-epyc.json"));
     Input good(read_bytes(data_path("whpx-832.bin")), host);

@@ -23,7 +23,7 @@ extern "C" {
 
 /* The API version: a change of MAJOR breaks callers; MINOR adds calls. */
 #define XSAVE_API_VERSION_MAJOR 1
-#define XSAVE_API_VERSION_MINOR 1
+#define XSAVE_API_VERSION_MINOR 2
 
 typedef enum xsave_status {
     XSAVE_OK = 0,
@@ -108,6 +108,21 @@ XSAVE_API size_t xsave_converter_output_size(const xsave_converter* c);
  * xsave_converter_output_size bytes; *written receives the result's size. No allocation. */
 XSAVE_API xsave_status xsave_converter_run(const xsave_converter* c, const uint8_t* in, size_t in_size, uint8_t* out,
                                            size_t out_size, size_t* written, xsave_error** err);
+/* Since 1.2. One area of xsave_converter_run_many: in, in_size, out and out_size as
+ * xsave_converter_run takes them; written receives the result's size. */
+typedef struct xsave_converter_item {
+    const uint8_t* in;
+    size_t in_size;
+    uint8_t* out;
+    size_t out_size;
+    size_t written;
+} xsave_converter_item;
+/* xsave_converter_run for each of n items in turn, in one call: the work per call is done once
+ * and each area costs its checks and copies. On a failure, *failed (may be NULL) receives the
+ * index of the item at fault, whose message starts "buffer INDEX: "; the items before it are
+ * converted, the rest untouched. No allocation. */
+XSAVE_API xsave_status xsave_converter_run_many(const xsave_converter* c, xsave_converter_item* items, size_t n,
+                                                size_t* failed, xsave_error** err);
 XSAVE_API void xsave_converter_free(xsave_converter* c);
 
 /* Would `target` on the CPU `model` describes accept area i? XSAVE_OK accepted,

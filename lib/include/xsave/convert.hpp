@@ -122,9 +122,10 @@ public:
     ConvertResult run(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     // run() for each item in turn, in one call: what run() would give each (a VMM converting
     // every vCPU at once). The per-call work is done once; each buffer costs its checks and
-    // copies. Throws at the first item run() would refuse, its message prefixed "buffer N: ";
-    // the items before it are done, the rest untouched.
-    void run_many(std::span<ConvertItem> items) const;
+    // copies. Throws at the first item run() would refuse, its message prefixed "buffer N: "
+    // (N counted from `first_number`, for a caller that passes its buffers in parts); the items
+    // before it are done, the rest untouched.
+    void run_many(std::span<ConvertItem> items, size_t first_number = 0) const;
     const Layout& source() const { return *source_; }
     const Layout& target() const { return *target_; }
 

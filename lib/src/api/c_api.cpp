@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -220,6 +221,40 @@ xsave_status xsave_converter_run(const xsave_converter* c, const uint8_t* in, si
         }
         return XSAVE_OK;
     });
+}
+
+xsave_status xsave_converter_run_many(const xsave_converter* c, xsave_converter_item* items, size_t n, size_t* failed,
+                                      xsave_error** err) {
+    if (!c || (!items && n)) return fail(err, XSAVE_E_ARGUMENT, "xsave_converter_run_many: NULL argument");
+    for (size_t i = 0; i < n; ++i)
+        if (!items[i].in || !items[i].out) {
+            if (failed) *failed = i;
+            return fail(err, XSAVE_E_ARGUMENT, fmt::format("xsave_converter_run_many: buffer {}: NULL in or out", i));
+        }
+    // In parts on the stack: no allocation.
+    constexpr size_t kPart = 32;
+    std::array<xsave::ConvertItem, kPart> part;
+    size_t base = 0;
+    auto status = guarded(err, [&] {
+        try {
+            for (; base < n; base += kPart) {
+                const size_t m = std::min(kPart, n - base);
+                for (size_t k = 0; k < m; ++k) part[k] = {{items[base + k].in, items[base + k].in_size}, {items[base + k].out, items[base + k].out_size}};
+                c->converter.run_many({part.data(), m}, base);
+                for (size_t k = 0; k < m; ++k) items[base + k].written = part[k].size;
+            }
+        } catch (const xsave::LossError& e) {
+            return fail(err, XSAVE_E_LOSS, e.what());
+        }
+        return XSAVE_OK;
+    });
+    if (status != XSAVE_OK) {
+        // The part's items before the failing one are converted: their sizes are set.
+        size_t k = 0;
+        while (base + k < n && k < kPart && part[k].size) items[base + k].written = part[k].size, ++k;
+        if (failed) *failed = base + k;
+    }
+    return status;
 }
 
 void xsave_converter_free(xsave_converter* c) { delete c; }

@@ -51,7 +51,7 @@ ManyKernel short_many_here() {
 
 } // namespace
 
-void Converter::run_many(std::span<ConvertItem> items) const {
+void Converter::run_many(std::span<ConvertItem> items, size_t first_number) const {
     static const ManyKernel kernel = short_many_here();
     const ShortPath sp = short_path();
     for (size_t i = 0; i < items.size();) {
@@ -60,7 +60,7 @@ void Converter::run_many(std::span<ConvertItem> items) const {
         if (i == items.size()) break;
         // Another shape (a plan to find), a refusal, trailing bytes, a sidecar: as run() does it.
         ConvertItem& it = items[i];
-        const ConvertResult r = naming(fmt::format("buffer {}", i), [&] { return run_general(it.in, it.out); });
+        const ConvertResult r = naming(fmt::format("buffer {}", first_number + i), [&] { return run_general(it.in, it.out); });
         it.size = r.size, it.xstate_bv = r.xstate_bv, it.dropped = r.dropped;
         ++i;
     }
