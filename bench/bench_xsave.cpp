@@ -30,6 +30,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 // ---------------------------------------------------------------- allocation counter
@@ -341,33 +342,28 @@ void run_many_case(benchmark::State& st, const Prepared* p, const xsave::Convert
     st.counters["items_per_op"] = double(kManyItems);
 }
 
-void bm_compact_plan_body(benchmark::State& st, const Prepared* p) {
+// The Converter of each conversion of a shape, and its input. convert drops the components the
+// other CPU lacks (MPX from Skylake-SP to Ice Lake-SP), as a migration has to.
+enum class Op { Compact, Standard, Convert };
+std::pair<xsave::Converter, const Buf*> converter_for(Op op, const Prepared* p) {
     const xsave::CpuModel& cpu = *p->cpu;
-    run_converter(st, p, xsave::Converter(cpu, cpu.standard(p->shape->mask), cpu, cpu.compacted(p->shape->mask)), p->standard);
-}
-void bm_standard_plan_body(benchmark::State& st, const Prepared* p) {
-    const xsave::CpuModel& cpu = *p->cpu;
-    run_converter(st, p, xsave::Converter(cpu, cpu.compacted(p->shape->mask), cpu, cpu.standard(p->shape->mask)), p->compacted);
-}
-void bm_convert_plan_body(benchmark::State& st, const Prepared* p) {
+    const uint64_t mask = p->shape->mask;
+    if (op == Op::Compact) return {xsave::Converter(cpu, cpu.standard(mask), cpu, cpu.compacted(mask)), &p->standard};
+    if (op == Op::Standard) return {xsave::Converter(cpu, cpu.compacted(mask), cpu, cpu.standard(mask)), &p->compacted};
     xsave::ConvertOptions opt;
-    opt.drop = p->shape->mask & ~p->to->supported_xcr0();
-    const xsave::Layout& T = p->to->standard(p->shape->mask & p->to->supported_xcr0());
-    run_converter(st, p, xsave::Converter(*p->cpu, p->cpu->standard(p->shape->mask), *p->to, T, opt), p->standard);
+    opt.drop = mask & ~p->to->supported_xcr0();
+    const xsave::Layout& T = p->to->standard(mask & p->to->supported_xcr0());
+    return {xsave::Converter(cpu, cpu.standard(mask), *p->to, T, opt), &p->standard};
 }
-void bm_compact_many_body(benchmark::State& st, const Prepared* p) {
-    const xsave::CpuModel& cpu = *p->cpu;
-    run_many_case(st, p, xsave::Converter(cpu, cpu.standard(p->shape->mask), cpu, cpu.compacted(p->shape->mask)), p->standard);
+template <Op op>
+void bm_plan_body(benchmark::State& st, const Prepared* p) {
+    auto [c, in] = converter_for(op, p);
+    run_converter(st, p, c, *in);
 }
-void bm_standard_many_body(benchmark::State& st, const Prepared* p) {
-    const xsave::CpuModel& cpu = *p->cpu;
-    run_many_case(st, p, xsave::Converter(cpu, cpu.compacted(p->shape->mask), cpu, cpu.standard(p->shape->mask)), p->compacted);
-}
-void bm_convert_many_body(benchmark::State& st, const Prepared* p) {
-    xsave::ConvertOptions opt;
-    opt.drop = p->shape->mask & ~p->to->supported_xcr0();
-    const xsave::Layout& T = p->to->standard(p->shape->mask & p->to->supported_xcr0());
-    run_many_case(st, p, xsave::Converter(*p->cpu, p->cpu->standard(p->shape->mask), *p->to, T, opt), p->standard);
+template <Op op>
+void bm_many_body(benchmark::State& st, const Prepared* p) {
+    auto [c, in] = converter_for(op, p);
+    run_many_case(st, p, c, *in);
 }
 void bm_decode_body(benchmark::State& st, const Prepared* p) {
     uint64_t a0 = g_allocs.load();
@@ -530,12 +526,12 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("standard/" + b).c_str(), guarded<bm_standard_body>, p);
         benchmark::RegisterBenchmark(("standard_alloc/" + b).c_str(), guarded<bm_standard_alloc_body>, p);
         benchmark::RegisterBenchmark(("convert/" + b).c_str(), guarded<bm_convert_body>, p);
-        benchmark::RegisterBenchmark(("compact_plan/" + b).c_str(), guarded<bm_compact_plan_body>, p);
-        benchmark::RegisterBenchmark(("standard_plan/" + b).c_str(), guarded<bm_standard_plan_body>, p);
-        benchmark::RegisterBenchmark(("convert_plan/" + b).c_str(), guarded<bm_convert_plan_body>, p);
-        benchmark::RegisterBenchmark(("compact_many/" + b).c_str(), guarded<bm_compact_many_body>, p);
-        benchmark::RegisterBenchmark(("standard_many/" + b).c_str(), guarded<bm_standard_many_body>, p);
-        benchmark::RegisterBenchmark(("convert_many/" + b).c_str(), guarded<bm_convert_many_body>, p);
+        benchmark::RegisterBenchmark(("compact_plan/" + b).c_str(), guarded<bm_plan_body<Op::Compact>>, p);
+        benchmark::RegisterBenchmark(("standard_plan/" + b).c_str(), guarded<bm_plan_body<Op::Standard>>, p);
+        benchmark::RegisterBenchmark(("convert_plan/" + b).c_str(), guarded<bm_plan_body<Op::Convert>>, p);
+        benchmark::RegisterBenchmark(("compact_many/" + b).c_str(), guarded<bm_many_body<Op::Compact>>, p);
+        benchmark::RegisterBenchmark(("standard_many/" + b).c_str(), guarded<bm_many_body<Op::Standard>>, p);
+        benchmark::RegisterBenchmark(("convert_many/" + b).c_str(), guarded<bm_many_body<Op::Convert>>, p);
         benchmark::RegisterBenchmark(("decode/" + b).c_str(), guarded<bm_decode_body>, p);
         benchmark::RegisterBenchmark(("validate/" + b).c_str(), guarded<bm_validate_body>, p);
         benchmark::RegisterBenchmark(("cpuid_per_call/compact/" + b).c_str(), bm_cpuid_compact, p);
