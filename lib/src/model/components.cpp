@@ -164,7 +164,9 @@ std::string mask_aliases(uint64_t mask) {
     for (unsigned b = 0; b < 63; ++b) {
         if (!(mask >> b & 1)) continue;
         const ComponentInfo* c = component_info(b);
-        r += (r.empty() ? "" : ",") + (c ? std::string(c->alias) : "bit" + std::to_string(b));
+        if (!r.empty()) r += ',';
+        if (c) r += c->alias;
+        else r += "bit" + std::to_string(b);
     }
     return r;
 }

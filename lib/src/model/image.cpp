@@ -43,15 +43,18 @@ AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const
     if (bytes.size() < kExtendedOffset)
         throw Error(fmt::format("{} bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)",
                                 bytes.size()));
+    // The header words stay in locals, not read back from `img` (GCC stores the two as one
+    // 16-byte move; an 8-byte load from its upper half waits on store forwarding).
+    const uint64_t xstate_bv = load_le(&bytes[kXstateBvOffset], 8), xcomp_bv = load_le(&bytes[kXcompBvOffset], 8);
     AreaView img;
     img.bytes = bytes;
-    img.xstate_bv = load_le(&bytes[kXstateBvOffset], 8);
-    img.xcomp_bv = load_le(&bytes[kXcompBvOffset], 8);
-    img.format = (img.xcomp_bv & kCompactedBit) ? Format::Compacted : Format::Standard;
+    img.xstate_bv = xstate_bv;
+    img.xcomp_bv = xcomp_bv;
+    img.format = (xcomp_bv & kCompactedBit) ? Format::Compacted : Format::Standard;
     uint64_t mask;
     const char* what;
     if (img.format == Format::Compacted) {
-        mask = img.xcomp_bv & ~kCompactedBit;
+        mask = xcomp_bv & ~kCompactedBit;
         what = "XCOMP_BV";
     } else {
         mask = opt.xcr0 ? *opt.xcr0 : cpu.enabled_xcr0();
@@ -59,7 +62,7 @@ AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const
         if (!opt.xcr0) {
             try {
                 if (bytes.size() < cpu.standard(mask).total_size)
-                    if (auto m = fitting_prefix(cpu, mask, img.xstate_bv, bytes.size())) {
+                    if (auto m = fitting_prefix(cpu, mask, xstate_bv, bytes.size())) {
                         if (notes)
                             notes->push_back(fmt::format("standard area of {} bytes is shorter than the {}-byte layout for XCR0 0x{:x}: read as saved with XCR0 0x{:x} ({})",
                                                         bytes.size(), cpu.standard(mask).total_size, mask, *m, mask_names(*m)));
@@ -74,14 +77,14 @@ AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const
         img.layout = &cpu.layout(img.format, mask);
     } catch (const Error& e) {
         throw Error(fmt::format("offset 0x{:x}: {} 0x{:x}: {}", img.format == Format::Compacted ? kXcompBvOffset : 0u,
-                                what, img.format == Format::Compacted ? img.xcomp_bv : mask, e.what()));
+                                what, img.format == Format::Compacted ? xcomp_bv : mask, e.what()));
     }
     const Layout& L = *img.layout;
     // In-use state the layout cannot hold would be lost without a word: refuse (standard form;
     // a compacted XSTATE_BV beyond XCOMP_BV is decoded with a warning, for `check` to judge).
-    if (uint64_t outside = img.xstate_bv & ~L.mask & ~kCompactedBit; outside && img.format == Format::Standard)
+    if (uint64_t outside = xstate_bv & ~L.mask & ~kCompactedBit; outside && img.format == Format::Standard)
         throw Error(fmt::format("offset 0x200: XSTATE_BV 0x{:x} names components outside the standard layout for {} 0x{:x} ({})",
-                                img.xstate_bv, what, mask, mask_names(outside)));
+                                xstate_bv, what, mask, mask_names(outside)));
     if (bytes.size() < L.total_size) {
         for (unsigned b : L.bits()) {
             if (L.offset[b] + L.size[b] <= bytes.size()) continue;
