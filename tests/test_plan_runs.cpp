@@ -1,6 +1,7 @@
 // The plan run writers (ops/plan_runs.hpp): every writer this CPU runs writes exactly the bytes
 // memcpy/memset would, for every short length and for long runs, and nothing outside its runs.
 #include "ops/plan_runs.hpp"
+#include "xsave/cpu_ops.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -67,16 +68,9 @@ TEST_CASE("the run writer is the widest this CPU runs", "[convert][plan]") {
     std::vector<std::string> names;
     for (const auto& w : writers) names.push_back(w.name);
 #if defined(__x86_64__)
-    unsigned a, b, c, d;
     // CPUID.7.0:EBX[16] AVX512F, [5] AVX2, with the OS saving ZMM (XCR0 bits 5-7) and YMM (bit 2).
-    __cpuid(1, a, b, c, d);
-    const bool osxsave = c >> 27 & 1;
-    uint64_t xcr0 = 0;
-    if (osxsave) {
-        uint32_t lo, hi;
-        asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        xcr0 = uint64_t(hi) << 32 | lo;
-    }
+    const uint64_t xcr0 = xsave::hw::usable() ? xsave::hw::xgetbv(0) : 0;
+    unsigned a, b, c, d;
     __cpuid_count(7, 0, a, b, c, d);
     const bool avx2 = (b >> 5 & 1) && (xcr0 & 6) == 6, avx512 = (b >> 16 & 1) && (xcr0 & 0xe6) == 0xe6;
     std::vector<std::string> expect;

@@ -92,17 +92,16 @@ uint64_t sidecar_bits(const Sidecar* s, const Layout& T, uint64_t use) {
     return side;
 }
 
-// In-use components the target cannot take as they are: refused unless allowed.
-uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuModel& from, const ConvertOptions& opt) {
-    uint64_t lacking = use & ~T.mask;
-    uint64_t mismatch = 0;
-    for (uint64_t m = use & T.mask & ~uint64_t(3); m; m &= m - 1) {
-        unsigned b = unsigned(__builtin_ctzll(m));
-        if (T.size[b] != S.size[b]) mismatch |= 1ull << b;
-    }
-    if (!(lacking | mismatch)) return 0;
+// In-use components the options allow a conversion from `from` to drop.
+uint64_t allowed_drops(const ConvertOptions& opt, const CpuModel& from) {
+    return opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0);
+}
+
+// Refuses the plan's losses (`lossy`: in-use components the target lacks, or holds at another
+// size) that `allowed` does not cover, naming them and the flag that allows them.
+[[noreturn]] void refuse_losses(uint64_t lossy, uint64_t allowed, const Layout& S, const Layout& T, const CpuModel& from) {
+    const uint64_t lacking = lossy & ~T.mask, mismatch = lossy & T.mask;
     const bool to_compacted = T.format == Format::Compacted;
-    const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0);
     if (uint64_t bad = lacking & ~allowed) {
         const uint64_t sup = bad & supervisor_bits(from);
         bool many = __builtin_popcountll(bad) > 1;
@@ -111,12 +110,10 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
         throw LossError(fmt::format("{} {} in use but {}; {}{} discards {}", describe(bad), many ? "are" : "is", why,
                                 drop_flag(bad), sup ? " or --drop supervisor" : "", many ? "them" : "it"));
     }
-    if (uint64_t bad = mismatch & ~allowed) {
-        unsigned b = unsigned(__builtin_ctzll(bad));
-        throw LossError(fmt::format("{} is in use but is {} bytes here and {} bytes in the target layout; {} discards it",
+    const uint64_t bad = mismatch & ~allowed;
+    const unsigned b = unsigned(__builtin_ctzll(bad));
+    throw LossError(fmt::format("{} is in use but is {} bytes here and {} bytes in the target layout; {} discards it",
                                 describe(1ull << b), S.size[b], T.size[b], drop_flag(bad)));
-    }
-    return (lacking | mismatch) & use;
 }
 
 // Non-zero bytes after the layout are data (zero padding, as KVM's 4096-byte buffers have,
@@ -137,8 +134,8 @@ uint64_t check_losses(uint64_t use, const Layout& S, const Layout& T, const CpuM
 [[gnu::noinline]] void take_losses(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,
                                    const ConvertPlan& plan, ConvertResult& r) {
     const Layout& S = *in.layout;
-    const uint64_t allowed = opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0);
-    if (plan.lossy & ~allowed) check_losses(plan.key.use, S, *plan.key.target, from, opt);   // throws
+    if (const uint64_t allowed = allowed_drops(opt, from); plan.lossy & ~allowed)
+        refuse_losses(plan.lossy, allowed, S, *plan.key.target, from);
     r.dropped = plan.lossy;
     if (opt.sidecar_out)
         for (uint64_t m = r.dropped; m; m &= m - 1) {
@@ -300,7 +297,7 @@ Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel&
                      const ConvertOptions& opt)
     : from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt),
       source_xcomp_(source.format == Format::Compacted ? source.mask | kCompactedBit : 0),
-      droppable_(opt.sidecar_out ? 0 : opt.drop | (opt.drop_supervisor ? supervisor_bits(from) : 0)) {
+      droppable_(opt.sidecar_out ? 0 : allowed_drops(opt, from)) {
     check_owner(from, source, "source");
     check_owner(to, target, "target");
 }
