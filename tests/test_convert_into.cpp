@@ -293,3 +293,61 @@ TEST_CASE("layout lookups from many threads agree with one another") {
     for (auto& th : threads) th.join();
     CHECK(wrong == 0);
 }
+
+TEST_CASE("a Converter's short path, for each source and target form, gives every field relayout_into gives") {
+    // Sapphire Rapids -> Genoa keeps offsets in neither form; AMX in use is dropped as allowed.
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    ConvertOptions drop_amx;
+    drop_amx.drop = 0x60000;
+    for (Format from : {Format::Standard, Format::Compacted})
+        for (Format to : {Format::Standard, Format::Compacted}) {
+            CAPTURE(format_name(from), format_name(to));
+            const Layout& S = spr.layout(from, 0x602E7);
+            const Layout& T = genoa.layout(to, 0x2E7);
+            Converter c(spr, S, genoa, T, drop_amx);
+            // Shapes in turn, each twice: AMX in use (dropped), then not; then SSE not in use with
+            // MXCSR 0x1FA0, which XSAVEC carries by setting XSTATE_BV[1] and XSAVE does not.
+            for (uint64_t bv : {0x602E7ull, 0x602E7ull, 0x2E3ull, 0x2E3ull, 0x2E5ull, 0x2E5ull}) {
+                CAPTURE(bv);
+                auto s = random_standard_state(spr, 0x602E7, bv + 17, {.xstate_bv = bv});
+                if (bv == 0x2E5) store_le(&s[24], 0x1FA0, 4);
+                if (from == Format::Compacted) s = to_compacted(inspect_area(s, spr, {0x602E7}), spr, 0x602E7).bytes;
+                const AreaView v = inspect_area(s, spr, {0x602E7});
+                auto want = poisoned(T.total_size + 8), got = poisoned(T.total_size + 8);
+                const auto w = relayout_into(v, spr, genoa, to, want, drop_amx);
+                const auto r = c.run(s, got);
+                CHECK(got == want);
+                CHECK(r.size == w.size);
+                CHECK(r.size == T.total_size);
+                CHECK(r.layout == w.layout);
+                CHECK(r.xstate_bv == w.xstate_bv);
+                CHECK(r.xcomp_bv == w.xcomp_bv);
+                CHECK(r.dropped == (bv & 0x60000));
+                CHECK(r.dropped == w.dropped);
+                CHECK(r.restored == 0);
+                CHECK(r.trailing == 0);
+                CHECK(r.bytes.empty());
+                if (bv == 0x2E5) CHECK(r.xstate_bv == (to == Format::Compacted ? 0x2E7u : 0x2E5u));
+            }
+        }
+}
+
+TEST_CASE("a Converter that reads a sidecar puts it back on every run, as relayout does") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    auto s = random_standard_state(spr, 0x602E7, 45, {.xstate_bv = 0x602E7});
+    ConvertOptions o;
+    o.drop = 0x60000;
+    Sidecar side;
+    o.sidecar_out = &side;
+    auto g = relayout(read_image(s, spr), spr, genoa, Format::Standard, o);
+    ConvertOptions back_o;
+    back_o.sidecar_in = &side;
+    Converter back(genoa, genoa.standard(0x2E7), spr, spr.standard(0x602E7), back_o);
+    for (int round = 0; round < 3; ++round) {
+        auto out = poisoned(s.size());
+        auto r = back.run(g.bytes, out);
+        CHECK(r.restored == 0x60000);
+        CHECK(r.xstate_bv == 0x602E7);
+        CHECK(out == s);
+    }
+}

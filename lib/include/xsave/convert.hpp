@@ -82,7 +82,7 @@ ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel&
                        const ConvertOptions& opt = {});
 
 // The same conversions into the caller's buffer, for hot paths: no allocation (unless a
-// sidecar receives dropped state), every byte of out[0, result.size) written once. `out`
+// sidecar receives dropped state), every byte of out[0, result.size) written. `out`
 // needs the target layout's total_size (at least 576), plus the trailing bytes with
 // keep_trailing; a smaller buffer is an Error naming the size needed. `out` must not overlap
 // the input.
@@ -130,8 +130,18 @@ public:
     const Layout& target() const { return *target_; }
 
 private:
+    // The short path's answer, in two registers: the result's XSTATE_BV and what it dropped, or
+    // kNotTaken in xstate_bv (no XSTATE_BV has bit 63) for run_general to take the buffer.
+    struct Quick {
+        uint64_t xstate_bv, dropped;
+    };
+    static constexpr uint64_t kNotTaken = 1ull << 63;
+    using QuickFn = Quick (*)(const Converter&, std::span<const uint8_t>, std::span<uint8_t>);
+    friend struct ConverterKernels;   // ops/convert_short.cpp
+
     ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     ShortPath short_path() const;
+    QuickFn quick_;           // the short path at this CPU's vector width
     const CpuModel* from_;
     const CpuModel* to_;
     const Layout* source_;
@@ -139,9 +149,23 @@ private:
     ConvertOptions opt_;
     uint64_t source_xcomp_;   // XCOMP_BV of a source area: 0 (standard) or mask | bit 63
     uint64_t droppable_;      // in-use components run() may drop on its short path
+    uint64_t target_xcomp_;   // XCOMP_BV of every result
+    size_t body_;             // bytes of every result of the short path
     // The plan this converter used last (owned by the target model's cache): checked first,
     // with no lookup through the model.
     mutable std::atomic<const ConvertPlan*> plan_{nullptr};
 };
+
+// Inline, so that a caller reading a few fields of the result has them built in registers: a
+// ConvertResult returned from a call is ten words stored and read back, which cost a quarter
+// of a 576-byte conversion here (bench/RESULTS.md, stop 24).
+inline ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
+    const Quick q = quick_(*this, in, out);
+    if (q.xstate_bv & kNotTaken) [[unlikely]]
+        return run_general(in, out);
+    ConvertResult r;
+    r.size = body_, r.layout = target_, r.xstate_bv = q.xstate_bv, r.xcomp_bv = target_xcomp_, r.dropped = q.dropped;
+    return r;
+}
 
 } // namespace xsave

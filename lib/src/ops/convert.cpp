@@ -295,37 +295,24 @@ void check_owner(const CpuModel& cpu, const Layout& L, const char* which) {
 
 Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
                      const ConvertOptions& opt)
-    : from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt),
-      source_xcomp_(source.format == Format::Compacted ? source.mask | kCompactedBit : 0),
-      droppable_(opt.sidecar_out ? 0 : allowed_drops(opt, from)) {
+    : quick_(nullptr), from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt),
+      source_xcomp_(xcomp_of(source)), droppable_(opt.sidecar_out ? 0 : allowed_drops(opt, from)),
+      target_xcomp_(xcomp_of(target)), body_(body_of(target)) {
+    quick_ = ConverterKernels::quick_for(*this);
     check_owner(from, source, "source");
     check_owner(to, target, "target");
 }
 
 Converter::Converter(const Converter& o)
-    : from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_), source_xcomp_(o.source_xcomp_),
-      droppable_(o.droppable_),
+    : quick_(o.quick_), from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_),
+      source_xcomp_(o.source_xcomp_), droppable_(o.droppable_), target_xcomp_(o.target_xcomp_), body_(o.body_),
       plan_(o.plan_.load(std::memory_order_acquire)) {}
 
 Converter& Converter::operator=(const Converter& o) {
-    from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_, source_xcomp_ = o.source_xcomp_;
-    droppable_ = o.droppable_;
+    quick_ = o.quick_, from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_;
+    source_xcomp_ = o.source_xcomp_, droppable_ = o.droppable_, target_xcomp_ = o.target_xcomp_, body_ = o.body_;
     plan_.store(o.plan_.load(std::memory_order_acquire), std::memory_order_release);
     return *this;
-}
-
-ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
-    // The common case first (convert_exec.hpp: ShortPath); anything else takes the general path.
-    if (const ConvertPlan* plan = plan_.load(std::memory_order_acquire); plan && !opt_.sidecar_in) [[likely]] {
-        ByteFacts f;
-        if (short_path_takes(short_path(), *plan, in, out, f)) [[likely]] {
-            write_body(*plan, in.data(), out.data(), f, *from_, nullptr);
-            ConvertResult r = result_of(*plan);
-            r.dropped = plan->lossy;
-            return r;
-        }
-    }
-    return run_general(in, out);
 }
 
 ConvertResult Converter::run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const {

@@ -40,7 +40,7 @@ inline bool xmm_all_zero(const uint8_t* p) {
 [[gnu::always_inline]] inline void write_fixed(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
                                                const CpuModel& from) {
     if (plan.fcw_init) store_le(o, kFcwInit, 2);
-    if (!(plan.key.side & 2)) {
+    if (!(plan.key.side & 2) && !plan.mxcsr_copied) {
         store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
         // MXCSR_MASK is not state: as stored, unless the input never had it written.
         uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
@@ -63,19 +63,19 @@ inline bool xmm_all_zero(const uint8_t* p) {
 
 // What a Converter fixes for its short path: a buffer of exactly the source layout's size,
 // with the header it expects, that its last plan takes with nothing to drop but what it may.
+// The source's form and the target's are template arguments of the kernels (convert_short.cpp).
 struct ShortPath {
     const Layout* source;
     const CpuModel* from;
     uint64_t source_xcomp;   // 0, or the source mask | bit 63
     uint64_t droppable;      // in-use components the plan may drop here (none with a sidecar_out)
-    bool to_compacted;
 };
 
-inline ShortPath Converter::short_path() const {
-    return {source_, from_, source_xcomp_, droppable_, target_->format == Format::Compacted};
-}
+inline ShortPath Converter::short_path() const { return {source_, from_, source_xcomp_, droppable_}; }
 
-// The facts of `in` when the short path takes it with `plan` (non-null), else false.
+// The facts of `in` when the short path takes it with `plan`, else false. `Src` is the source
+// layout's form, `ToCompacted` the target's.
+template <Format Src, bool ToCompacted>
 [[gnu::always_inline]] inline bool short_path_takes(const ShortPath& sp, const ConvertPlan& plan, std::span<const uint8_t> in,
                                                     std::span<uint8_t> out, ByteFacts& f) {
     const Layout& S = *sp.source;
@@ -83,8 +83,20 @@ inline ShortPath Converter::short_path() const {
     const uint8_t* p = in.data();
     const uint64_t xstate = load_le(p + kXstateBvOffset, 8);
     if (load_le(p + kXcompBvOffset, 8) != sp.source_xcomp || (xstate & ~S.mask)) return false;
-    f = read_facts(S.format, xstate, p, sp.to_compacted);
+    f = read_facts(Src, xstate, p, ToCompacted);
     return plan.key.use == f.use && !(plan.lossy & ~sp.droppable);
 }
+
+// Converter's short path for one buffer (ops/convert_short.cpp).
+struct ConverterKernels {
+    template <unsigned W, Format Src, bool ToCompacted>
+    static Converter::Quick quick(const Converter& c, std::span<const uint8_t> in, std::span<uint8_t> out);
+    static Converter::Quick not_taken(const Converter&, std::span<const uint8_t>, std::span<uint8_t>) {
+        return {Converter::kNotTaken, 0};
+    }
+    // quick() at this CPU's widest vectors for these forms (ops/convert_short.cpp), or
+    // not_taken with a sidecar to read.
+    static Converter::QuickFn quick_for(const Converter& c);
+};
 
 } // namespace xsave

@@ -63,24 +63,29 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     plan.lossy = key.use & (~T.mask | mismatch);
     const uint64_t use = key.use & ~plan.lossy, side = key.side;
     plan.xstate_bv = use | side;
-    plan.xcomp_bv = to_compacted ? (T.mask | kCompactedBit) : 0;
+    plan.xcomp_bv = xcomp_of(T);
     plan.header.fill(0);
     store_le(plan.header.data() + (kXstateBvOffset - kHeaderOffset), plan.xstate_bv, 8);
     store_le(plan.header.data() + (kXcompBvOffset - kHeaderOffset), plan.xcomp_bv, 8);
-    plan.body = std::max<uint32_t>(T.total_size, kExtendedOffset);
+    plan.body = body_of(T);
     plan.fcw_init = !(use & 1) && !(side & 1);
     plan.mxcsr_init = to_compacted && !(use & 2);
+    // The x87 run copies bytes 24..31 from the input; when the input holds MXCSR (a standard
+    // area, or a compacted one with SSE in use) they are what write_fixed would store.
+    plan.mxcsr_copied = (use & 1) && !(side & 3) && !plan.mxcsr_init && (S.format == Format::Standard || (use & 2));
 
-    // Every byte of [0, body) but the header and the sidecar's components is covered once, in
-    // offset order:
-    // zeros are every component's initial configuration (FCW and MXCSR are patched), and gaps
-    // and padding are zero as XSAVE/XSAVEC leave them in a zeroed buffer.
+    // Every byte of [0, body) but the sidecar's components is covered once, in offset order
+    // (the header by a copy that write_fixed overwrites): zeros are every component's initial
+    // configuration (FCW and MXCSR are patched), and gaps and padding are zero as XSAVE/XSAVEC
+    // leave them in a zeroed buffer.
     RunList w(plan);
     if (use & 1) w.copy(0, 0, kX87End);
     else if (!(side & 1)) w.zero(0, kX87End);
     if (use & 2) w.copy(kXmm, kXmm, kXmmEnd - kXmm);
     else if (!(side & 2)) w.zero(kXmm, kXmmEnd - kXmm);
-    w.copy(kXmmEnd, kXmmEnd, kHeaderOffset - kXmmEnd);
+    // Through the header too, which write_fixed stores over afterwards: one run instead of two
+    // where the components keep their offsets (the host's own layouts on AMD).
+    w.copy(kXmmEnd, kXmmEnd, kExtendedOffset - kXmmEnd);
     uint32_t pos = kExtendedOffset;
     for (unsigned i = 0; i < T.extended_count; ++i) {
         const unsigned b = T.by_offset[i];
@@ -91,6 +96,9 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
         pos = std::max(pos, off + n);
     }
     if (plan.body > pos) w.zero(pos, plan.body - pos);
+    // A copy that ends with the header copies it for nothing: stop it before.
+    for (unsigned k = 0; k < plan.count; ++k)
+        if (PlanRun& r = plan.runs[k]; r.src != kZeroRun && r.dst + r.n == kExtendedOffset) r.n = kHeaderOffset - r.dst;
 }
 
 const ConvertPlan* find_plan_slow(PlanCache& cache, const Layout& source, const PlanKey& key) {

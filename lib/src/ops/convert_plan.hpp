@@ -5,6 +5,7 @@
 #include "xsave/components.hpp"
 #include "xsave/layout.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -43,11 +44,17 @@ struct ConvertPlan {
     uint32_t body = 0;           // result bytes before any trailing bytes
     bool fcw_init = false;       // x87 in init state: FCW is 0x037F
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
+    bool mxcsr_copied = false;   // the runs copy MXCSR and MXCSR_MASK as the result holds them
     uint8_t count = 0;
     // Writes the runs (ops/plan_runs.hpp: vector moves for this CPU).
     void (*write)(const PlanRun*, const PlanRun*, uint8_t*, const uint8_t*) = nullptr;
     std::array<PlanRun, kMaxPlanRuns> runs;
 };
+
+// XCOMP_BV of an area in layout L: 0 in standard form.
+inline uint64_t xcomp_of(const Layout& L) { return L.format == Format::Compacted ? L.mask | kCompactedBit : 0; }
+// Bytes of a result in layout T, before any trailing bytes.
+inline uint32_t body_of(const Layout& T) { return std::max<uint32_t>(T.total_size, kExtendedOffset); }
 
 // Builds the plan for `key` (with `source` as the source layout) into `plan`.
 void build_plan(const Layout& source, const PlanKey& key, ConvertPlan& plan);

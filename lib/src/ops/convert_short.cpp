@@ -1,0 +1,115 @@
+// Converter's short path at this CPU's vector width, its copies inline: run() for one buffer
+// (its answer in two registers), run_many() for many (one loop, no call per buffer). A buffer
+// the short path does not take goes to run_general().
+#include "ops/convert_exec.hpp"
+#include "ops/plan_runs.hpp"
+#include "ops/vector_copy.hpp"
+
+#include "xsave/error.hpp"
+
+#include <fmt/core.h>
+
+namespace xsave {
+namespace {
+
+template <unsigned W>
+[[gnu::always_inline]] inline void write_short(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
+                                               const CpuModel& from) {
+    vec::write_runs<W>(plan.runs.data(), plan.runs.data() + plan.count, o, p);
+    write_fixed(plan, p, o, f, from);
+}
+
+} // namespace
+
+template <unsigned W, Format Src, bool ToC>
+[[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, std::span<const uint8_t> in,
+                                                                       std::span<uint8_t> out) {
+    const ConvertPlan* plan = c.plan_.load(std::memory_order_acquire);
+    ByteFacts f;
+    if (!plan || !short_path_takes<Src, ToC>(c.short_path(), *plan, in, out, f)) [[unlikely]]
+        return {Converter::kNotTaken, 0};
+    write_short<W>(*plan, in.data(), out.data(), f, *c.from_);
+    return {plan->xstate_bv, plan->lossy};
+}
+
+namespace {
+
+// Items converted before the first one the short path does not take.
+using ManyKernel = size_t (*)(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n);
+
+template <unsigned W, Format Src, bool ToC>
+[[gnu::always_inline]] inline size_t short_many(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+        ConvertItem& it = items[k];
+        ByteFacts f;
+        if (!short_path_takes<Src, ToC>(sp, plan, it.in, it.out, f)) return k;
+        write_short<W>(plan, it.in.data(), it.out.data(), f, *sp.from);
+        it.size = plan.body, it.xstate_bv = plan.xstate_bv, it.dropped = plan.lossy;
+    }
+    return n;
+}
+
+// One function per vector width, source form and target form, made with the width's vector
+// registers: the forms are constants in the checks and the MXCSR rules.
+#define XSAVE_SHORT_KERNELS(W, ATTR)                                                                              \
+    template <Format Src, bool ToC>                                                                             \
+    ATTR size_t short_many_##W(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n) {     \
+        return short_many<W, Src, ToC>(sp, plan, items, n);                                                     \
+    }                                                                                                           \
+    template <Format Src, bool ToC>                                                                             \
+    ATTR auto quick_##W(const Converter& c, std::span<const uint8_t> in, std::span<uint8_t> out) {              \
+        return ConverterKernels::quick<W, Src, ToC>(c, in, out);                                                \
+    }
+XSAVE_SHORT_KERNELS(16, )
+#if defined(__x86_64__) || defined(__i386__)
+XSAVE_SHORT_KERNELS(32, [[gnu::target("avx2")]])
+XSAVE_SHORT_KERNELS(64, [[gnu::target("avx512f")]])
+#else
+#define short_many_32 short_many_16
+#define short_many_64 short_many_16
+#define quick_32 quick_16
+#define quick_64 quick_16
+#endif
+#undef XSAVE_SHORT_KERNELS
+
+// The kernel K<Src, ToC> for this CPU's width (F16, F32, F64 name the three templates).
+#define XSAVE_PICK(F16, F32, F64, FN)                                                                             \
+    [](Format src, bool to_compacted) -> FN {                                                                    \
+        const unsigned w = run_writers().front().width;                                                          \
+        const bool s = src == Format::Standard;                                                                  \
+        auto one = [&](FN a, FN b, FN c) { return w == 64 ? c : w == 32 ? b : a; };                             \
+        if (s && to_compacted) return one(F16<Format::Standard, true>, F32<Format::Standard, true>, F64<Format::Standard, true>); \
+        if (s) return one(F16<Format::Standard, false>, F32<Format::Standard, false>, F64<Format::Standard, false>);             \
+        if (to_compacted) return one(F16<Format::Compacted, true>, F32<Format::Compacted, true>, F64<Format::Compacted, true>);  \
+        return one(F16<Format::Compacted, false>, F32<Format::Compacted, false>, F64<Format::Compacted, false>);                  \
+    }
+
+ManyKernel many_kernel(Format src, bool to_compacted) {
+    return XSAVE_PICK(short_many_16, short_many_32, short_many_64, ManyKernel)(src, to_compacted);
+}
+
+} // namespace
+
+Converter::QuickFn ConverterKernels::quick_for(const Converter& c) {
+    if (c.opt_.sidecar_in) return not_taken;
+    return XSAVE_PICK(quick_16, quick_32, quick_64, Converter::QuickFn)(c.source_->format,
+                                                                       c.target_->format == Format::Compacted);
+}
+#undef XSAVE_PICK
+
+void Converter::run_many(std::span<ConvertItem> items, size_t first_number) const {
+    const ManyKernel kernel = many_kernel(source_->format, target_->format == Format::Compacted);
+    const ShortPath sp = short_path();
+    for (size_t i = 0; i < items.size();) {
+        if (const ConvertPlan* plan = plan_.load(std::memory_order_acquire); plan && !opt_.sidecar_in)
+            i += kernel(sp, *plan, items.data() + i, items.size() - i);
+        if (i == items.size()) break;
+        // Another shape (a plan to find), a refusal, trailing bytes, a sidecar: as run() does it.
+        ConvertItem& it = items[i];
+        const ConvertResult r = naming(fmt::format("buffer {}", first_number + i), [&] { return run_general(it.in, it.out); });
+        it.size = r.size, it.xstate_bv = r.xstate_bv, it.dropped = r.dropped;
+        ++i;
+    }
+}
+
+} // namespace xsave
