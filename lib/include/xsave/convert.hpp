@@ -115,8 +115,6 @@ public:
     // an Error otherwise. `opt` is copied; its sidecar pointers must outlive the converter.
     Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
               const ConvertOptions& opt = {});
-    Converter(const Converter& o);
-    Converter& operator=(const Converter& o);
     // `in` holds an area of the source layout (its header must say so) and any trailing bytes
     // `opt` allows. Throws Error or LossError as relayout_into does.
     ConvertResult run(std::span<const uint8_t> in, std::span<uint8_t> out) const;
@@ -141,19 +139,32 @@ private:
 
     ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     ShortPath short_path() const;
-    QuickFn quick_;           // the short path at this CPU's vector width
+    // An atomic that copies: a copied converter starts from the plan the original last used.
+    struct PlanHint {
+        std::atomic<const ConvertPlan*> p{nullptr};
+        PlanHint() = default;
+        PlanHint(const PlanHint& o) : p(o.p.load(std::memory_order_acquire)) {}
+        PlanHint& operator=(const PlanHint& o) {
+            p.store(o.p.load(std::memory_order_acquire), std::memory_order_release);
+            return *this;
+        }
+    };
+    QuickFn quick_;           // the short path at this CPU's vector width, for these forms
     const CpuModel* from_;
     const CpuModel* to_;
     const Layout* source_;
     const Layout* target_;
     ConvertOptions opt_;
+    // What the short path checks and returns, as values (no layout to read through).
+    size_t source_size_;
+    uint64_t source_mask_;
     uint64_t source_xcomp_;   // XCOMP_BV of a source area: 0 (standard) or mask | bit 63
     uint64_t droppable_;      // in-use components run() may drop on its short path
     uint64_t target_xcomp_;   // XCOMP_BV of every result
     size_t body_;             // bytes of every result of the short path
     // The plan this converter used last (owned by the target model's cache): checked first,
     // with no lookup through the model.
-    mutable std::atomic<const ConvertPlan*> plan_{nullptr};
+    mutable PlanHint plan_;
 };
 
 // Inline, so that a caller reading a few fields of the result has them built in registers: a

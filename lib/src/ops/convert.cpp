@@ -296,23 +296,12 @@ void check_owner(const CpuModel& cpu, const Layout& L, const char* which) {
 Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel& to, const Layout& target,
                      const ConvertOptions& opt)
     : quick_(nullptr), from_(&from), to_(&to), source_(&source), target_(&target), opt_(opt),
-      source_xcomp_(xcomp_of(source)), droppable_(opt.sidecar_out ? 0 : allowed_drops(opt, from)),
+      source_size_(source.total_size), source_mask_(source.mask), source_xcomp_(xcomp_of(source)),
+      droppable_(opt.sidecar_out ? 0 : allowed_drops(opt, from)),
       target_xcomp_(xcomp_of(target)), body_(body_of(target)) {
     quick_ = ConverterKernels::quick_for(*this);
     check_owner(from, source, "source");
     check_owner(to, target, "target");
-}
-
-Converter::Converter(const Converter& o)
-    : quick_(o.quick_), from_(o.from_), to_(o.to_), source_(o.source_), target_(o.target_), opt_(o.opt_),
-      source_xcomp_(o.source_xcomp_), droppable_(o.droppable_), target_xcomp_(o.target_xcomp_), body_(o.body_),
-      plan_(o.plan_.load(std::memory_order_acquire)) {}
-
-Converter& Converter::operator=(const Converter& o) {
-    quick_ = o.quick_, from_ = o.from_, to_ = o.to_, source_ = o.source_, target_ = o.target_, opt_ = o.opt_;
-    source_xcomp_ = o.source_xcomp_, droppable_ = o.droppable_, target_xcomp_ = o.target_xcomp_, body_ = o.body_;
-    plan_.store(o.plan_.load(std::memory_order_acquire), std::memory_order_release);
-    return *this;
 }
 
 ConvertResult Converter::run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const {
@@ -325,7 +314,7 @@ ConvertResult Converter::run_general(std::span<const uint8_t> in, std::span<uint
     if (compacted != (S.format == Format::Compacted) || (compacted && (v.xcomp_bv & ~kCompactedBit) != S.mask))
         [[unlikely]] throw Error(fmt::format("offset 0x{:x}: XCOMP_BV 0x{:x} does not match the converter's {} source layout 0x{:x}",
                                              kXcompBvOffset, v.xcomp_bv, format_name(S.format), S.mask));
-    return convert(v, *from_, *to_, *target_, opt_, &out, &plan_);
+    return convert(v, *from_, *to_, *target_, opt_, &out, &plan_.p);
 }
 
 } // namespace xsave

@@ -4,6 +4,7 @@
 // plan alone says of the result.
 #include "model/bytes.hpp"
 #include "ops/convert_plan.hpp"
+#include "ops/vector_copy.hpp"
 
 #include "xsave/convert.hpp"
 
@@ -36,18 +37,27 @@ inline bool xmm_all_zero(const uint8_t* p) {
     return {use, mxcsr, saved};
 }
 
-// FCW, MXCSR and MXCSR_MASK over the plan's runs (unless a sidecar gave them), then the header.
+// FCW, MXCSR and MXCSR_MASK over the plan's runs (unless a sidecar gave them or the runs
+// copied them as they are), then the header: with W-byte moves in the short path's kernels
+// (W = 0: memcpy).
+template <unsigned W = 0>
 [[gnu::always_inline]] inline void write_fixed(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
                                                const CpuModel& from) {
-    if (plan.fcw_init) store_le(o, kFcwInit, 2);
-    if (!(plan.key.side & 2) && !plan.mxcsr_copied) {
-        store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
-        // MXCSR_MASK is not state: as stored, unless the input never had it written.
-        uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
-        if (!f.mxcsr_saved) mask = from.profile().mxcsr_mask.value_or(mask);
-        store_le(o + kMxcsrMaskOffset, mask, 4);
+    if (plan.patch_legacy) [[unlikely]] {
+        if (plan.fcw_init) store_le(o, kFcwInit, 2);
+        if (!(plan.key.side & 2) && !plan.mxcsr_copied) {
+            store_le(o + kMxcsrOffset, plan.mxcsr_init ? kMxcsrInit : f.mxcsr, 4);
+            // MXCSR_MASK is not state: as stored, unless the input never had it written.
+            uint32_t mask = uint32_t(load_le(p + kMxcsrMaskOffset, 4));
+            if (!f.mxcsr_saved) mask = from.profile().mxcsr_mask.value_or(mask);
+            store_le(o + kMxcsrMaskOffset, mask, 4);
+        }
     }
-    std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+    if constexpr (W != 0) {
+        for (unsigned i = 0; i < plan.header.size(); i += W) vec::move<W>(o + kHeaderOffset + i, plan.header.data() + i);
+    } else {
+        std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
+    }
 }
 
 // What the plan alone says of the result.
@@ -65,24 +75,24 @@ inline bool xmm_all_zero(const uint8_t* p) {
 // with the header it expects, that its last plan takes with nothing to drop but what it may.
 // The source's form and the target's are template arguments of the kernels (convert_short.cpp).
 struct ShortPath {
-    const Layout* source;
+    size_t source_size;
+    uint64_t source_mask;
     const CpuModel* from;
     uint64_t source_xcomp;   // 0, or the source mask | bit 63
     uint64_t droppable;      // in-use components the plan may drop here (none with a sidecar_out)
 };
 
-inline ShortPath Converter::short_path() const { return {source_, from_, source_xcomp_, droppable_}; }
+inline ShortPath Converter::short_path() const { return {source_size_, source_mask_, from_, source_xcomp_, droppable_}; }
 
 // The facts of `in` when the short path takes it with `plan`, else false. `Src` is the source
 // layout's form, `ToCompacted` the target's.
 template <Format Src, bool ToCompacted>
 [[gnu::always_inline]] inline bool short_path_takes(const ShortPath& sp, const ConvertPlan& plan, std::span<const uint8_t> in,
                                                     std::span<uint8_t> out, ByteFacts& f) {
-    const Layout& S = *sp.source;
-    if (in.size() != S.total_size || out.size() < plan.body) return false;
+    if (in.size() != sp.source_size || out.size() < plan.body) return false;
     const uint8_t* p = in.data();
     const uint64_t xstate = load_le(p + kXstateBvOffset, 8);
-    if (load_le(p + kXcompBvOffset, 8) != sp.source_xcomp || (xstate & ~S.mask)) return false;
+    if (load_le(p + kXcompBvOffset, 8) != sp.source_xcomp || (xstate & ~sp.source_mask)) return false;
     f = read_facts(Src, xstate, p, ToCompacted);
     return plan.key.use == f.use && !(plan.lossy & ~sp.droppable);
 }
@@ -94,8 +104,7 @@ struct ConverterKernels {
     static Converter::Quick not_taken(const Converter&, std::span<const uint8_t>, std::span<uint8_t>) {
         return {Converter::kNotTaken, 0};
     }
-    // quick() at this CPU's widest vectors for these forms (ops/convert_short.cpp), or
-    // not_taken with a sidecar to read.
+    // quick() at this CPU's widest vectors for these forms, or not_taken with a sidecar to read.
     static Converter::QuickFn quick_for(const Converter& c);
 };
 

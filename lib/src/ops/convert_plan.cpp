@@ -73,6 +73,7 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     // The x87 run copies bytes 24..31 from the input; when the input holds MXCSR (a standard
     // area, or a compacted one with SSE in use) they are what write_fixed would store.
     plan.mxcsr_copied = (use & 1) && !(side & 3) && !plan.mxcsr_init && (S.format == Format::Standard || (use & 2));
+    plan.patch_legacy = plan.fcw_init || (!(side & 2) && !plan.mxcsr_copied);
 
     // Every byte of [0, body) but the sidecar's components is covered once, in offset order
     // (the header by a copy that write_fixed overwrites): zeros are every component's initial

@@ -45,6 +45,7 @@ struct ConvertPlan {
     bool fcw_init = false;       // x87 in init state: FCW is 0x037F
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
     bool mxcsr_copied = false;   // the runs copy MXCSR and MXCSR_MASK as the result holds them
+    bool patch_legacy = false;   // FCW or MXCSR/MXCSR_MASK are stored over the runs
     uint8_t count = 0;
     // Writes the runs (ops/plan_runs.hpp: vector moves for this CPU).
     void (*write)(const PlanRun*, const PlanRun*, uint8_t*, const uint8_t*) = nullptr;

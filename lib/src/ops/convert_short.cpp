@@ -16,7 +16,7 @@ template <unsigned W>
 [[gnu::always_inline]] inline void write_short(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
                                                const CpuModel& from) {
     vec::write_runs<W>(plan.runs.data(), plan.runs.data() + plan.count, o, p);
-    write_fixed(plan, p, o, f, from);
+    write_fixed<W>(plan, p, o, f, from);
 }
 
 } // namespace
@@ -24,7 +24,7 @@ template <unsigned W>
 template <unsigned W, Format Src, bool ToC>
 [[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, std::span<const uint8_t> in,
                                                                        std::span<uint8_t> out) {
-    const ConvertPlan* plan = c.plan_.load(std::memory_order_acquire);
+    const ConvertPlan* plan = c.plan_.p.load(std::memory_order_acquire);
     ByteFacts f;
     if (!plan || !short_path_takes<Src, ToC>(c.short_path(), *plan, in, out, f)) [[unlikely]]
         return {Converter::kNotTaken, 0};
@@ -101,7 +101,7 @@ void Converter::run_many(std::span<ConvertItem> items, size_t first_number) cons
     const ManyKernel kernel = many_kernel(source_->format, target_->format == Format::Compacted);
     const ShortPath sp = short_path();
     for (size_t i = 0; i < items.size();) {
-        if (const ConvertPlan* plan = plan_.load(std::memory_order_acquire); plan && !opt_.sidecar_in)
+        if (const ConvertPlan* plan = plan_.p.load(std::memory_order_acquire); plan && !opt_.sidecar_in)
             i += kernel(sp, *plan, items.data() + i, items.size() - i);
         if (i == items.size()) break;
         // Another shape (a plan to find), a refusal, trailing bytes, a sidecar: as run() does it.
