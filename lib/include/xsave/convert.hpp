@@ -168,8 +168,8 @@ private:
 };
 
 // Inline, so that a caller reading a few fields of the result has them built in registers: a
-// ConvertResult returned from a call is ten words stored and read back, which cost a quarter
-// of a 576-byte conversion here (bench/RESULTS.md, stop 24).
+// ConvertResult returned from a call is ten words stored and read back, which cost up to a
+// fifth of a 576-byte conversion here (bench/RESULTS.md, stop 24).
 inline ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
     const Quick q = quick_(*this, in, out);
     if (q.xstate_bv & kNotTaken) [[unlikely]]

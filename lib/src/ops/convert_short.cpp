@@ -50,7 +50,15 @@ template <unsigned W, Format Src, bool ToC>
 }
 
 // One function per vector width, source form and target form, made with the width's vector
-// registers: the forms are constants in the checks and the MXCSR rules.
+// registers: the forms are constants in the checks and the MXCSR rules. (Off x86 the wider
+// ones are compiled plainly and never picked: run_writers() offers 16-byte moves only.)
+#if defined(__x86_64__) || defined(__i386__)
+#define XSAVE_WITH_AVX2 [[gnu::target("avx2")]]
+#define XSAVE_WITH_AVX512 [[gnu::target("avx512f")]]
+#else
+#define XSAVE_WITH_AVX2
+#define XSAVE_WITH_AVX512
+#endif
 #define XSAVE_SHORT_KERNELS(W, ATTR)                                                                              \
     template <Format Src, bool ToC>                                                                             \
     ATTR size_t short_many_##W(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n) {     \
@@ -61,41 +69,39 @@ template <unsigned W, Format Src, bool ToC>
         return ConverterKernels::quick<W, Src, ToC>(c, in, out);                                                \
     }
 XSAVE_SHORT_KERNELS(16, )
-#if defined(__x86_64__) || defined(__i386__)
-XSAVE_SHORT_KERNELS(32, [[gnu::target("avx2")]])
-XSAVE_SHORT_KERNELS(64, [[gnu::target("avx512f")]])
-#else
-#define short_many_32 short_many_16
-#define short_many_64 short_many_16
-#define quick_32 quick_16
-#define quick_64 quick_16
-#endif
+XSAVE_SHORT_KERNELS(32, XSAVE_WITH_AVX2)
+XSAVE_SHORT_KERNELS(64, XSAVE_WITH_AVX512)
 #undef XSAVE_SHORT_KERNELS
+#undef XSAVE_WITH_AVX2
+#undef XSAVE_WITH_AVX512
 
-// The kernel K<Src, ToC> for this CPU's width (F16, F32, F64 name the three templates).
-#define XSAVE_PICK(F16, F32, F64, FN)                                                                             \
-    [](Format src, bool to_compacted) -> FN {                                                                    \
-        const unsigned w = run_writers().front().width;                                                          \
-        const bool s = src == Format::Standard;                                                                  \
-        auto one = [&](FN a, FN b, FN c) { return w == 64 ? c : w == 32 ? b : a; };                             \
-        if (s && to_compacted) return one(F16<Format::Standard, true>, F32<Format::Standard, true>, F64<Format::Standard, true>); \
-        if (s) return one(F16<Format::Standard, false>, F32<Format::Standard, false>, F64<Format::Standard, false>);             \
-        if (to_compacted) return one(F16<Format::Compacted, true>, F32<Format::Compacted, true>, F64<Format::Compacted, true>);  \
-        return one(F16<Format::Compacted, false>, F32<Format::Compacted, false>, F64<Format::Compacted, false>);                  \
-    }
+// pick.operator()<Src, ToC>() for a converter's source form and target form.
+template <class Pick>
+auto for_forms(Format source, bool to_compacted, Pick pick) {
+    if (source == Format::Standard)
+        return to_compacted ? pick.template operator()<Format::Standard, true>() : pick.template operator()<Format::Standard, false>();
+    return to_compacted ? pick.template operator()<Format::Compacted, true>() : pick.template operator()<Format::Compacted, false>();
+}
+template <class F>
+F at_this_width(F f16, F f32, F f64) {
+    const unsigned w = run_writers().front().width;
+    return w == 64 ? f64 : w == 32 ? f32 : f16;
+}
 
-ManyKernel many_kernel(Format src, bool to_compacted) {
-    return XSAVE_PICK(short_many_16, short_many_32, short_many_64, ManyKernel)(src, to_compacted);
+ManyKernel many_kernel(Format source, bool to_compacted) {
+    return for_forms(source, to_compacted, []<Format S, bool C>() {
+        return at_this_width<ManyKernel>(short_many_16<S, C>, short_many_32<S, C>, short_many_64<S, C>);
+    });
 }
 
 } // namespace
 
 Converter::QuickFn ConverterKernels::quick_for(const Converter& c) {
     if (c.opt_.sidecar_in) return not_taken;
-    return XSAVE_PICK(quick_16, quick_32, quick_64, Converter::QuickFn)(c.source_->format,
-                                                                       c.target_->format == Format::Compacted);
+    return for_forms(c.source_->format, c.target_->format == Format::Compacted, []<Format S, bool C>() {
+        return at_this_width<Converter::QuickFn>(quick_16<S, C>, quick_32<S, C>, quick_64<S, C>);
+    });
 }
-#undef XSAVE_PICK
 
 void Converter::run_many(std::span<ConvertItem> items, size_t first_number) const {
     const ManyKernel kernel = many_kernel(source_->format, target_->format == Format::Compacted);
