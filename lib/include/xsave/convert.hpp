@@ -134,7 +134,11 @@ private:
         uint64_t xstate_bv, dropped;
     };
     static constexpr uint64_t kNotTaken = 1ull << 63;
-    using QuickFn = Quick (*)(const Converter&, std::span<const uint8_t>, std::span<uint8_t>);
+    struct Buffers {
+        std::span<const uint8_t> in;
+        std::span<uint8_t> out;
+    };
+    using QuickFn = Quick (*)(const Converter&, const Buffers&);
     friend struct ConverterKernels;   // ops/convert_short.cpp
 
     ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
@@ -171,9 +175,10 @@ private:
 // ConvertResult returned from a call is ten words stored and read back, which cost up to a
 // fifth of a 576-byte conversion here (bench/RESULTS.md, stop 24).
 inline ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
-    const Quick q = quick_(*this, in, out);
+    Buffers b{in, out};   // not const: read back after the call, not kept in saved registers
+    const Quick q = quick_(*this, b);
     if (q.xstate_bv & kNotTaken) [[unlikely]]
-        return run_general(in, out);
+        return run_general(b.in, b.out);
     ConvertResult r;
     r.size = body_, r.layout = target_, r.xstate_bv = q.xstate_bv, r.xcomp_bv = target_xcomp_, r.dropped = q.dropped;
     return r;

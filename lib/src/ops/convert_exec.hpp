@@ -100,8 +100,8 @@ template <Format Src, bool ToCompacted>
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {
     template <unsigned W, Format Src, bool ToCompacted>
-    static Converter::Quick quick(const Converter& c, std::span<const uint8_t> in, std::span<uint8_t> out);
-    static Converter::Quick not_taken(const Converter&, std::span<const uint8_t>, std::span<uint8_t>) {
+    static Converter::Quick quick(const Converter& c, const Converter::Buffers& b);
+    static Converter::Quick not_taken(const Converter&, const Converter::Buffers&) {
         return {Converter::kNotTaken, 0};
     }
     // quick() at this CPU's widest vectors for these forms, or not_taken with a sidecar to read.

@@ -22,8 +22,9 @@ template <unsigned W>
 } // namespace
 
 template <unsigned W, Format Src, bool ToC>
-[[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, std::span<const uint8_t> in,
-                                                                       std::span<uint8_t> out) {
+[[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, const Converter::Buffers& b) {
+    const std::span<const uint8_t> in = b.in;
+    const std::span<uint8_t> out = b.out;
     const ConvertPlan* plan = c.plan_.p.load(std::memory_order_acquire);
     ByteFacts f;
     if (!plan || !short_path_takes<Src, ToC>(c.short_path(), *plan, in, out, f)) [[unlikely]]
@@ -65,8 +66,8 @@ template <unsigned W, Format Src, bool ToC>
         return short_many<W, Src, ToC>(sp, plan, items, n);                                                     \
     }                                                                                                           \
     template <Format Src, bool ToC>                                                                             \
-    ATTR auto quick_##W(const Converter& c, std::span<const uint8_t> in, std::span<uint8_t> out) {              \
-        return ConverterKernels::quick<W, Src, ToC>(c, in, out);                                                \
+    ATTR auto quick_##W(const Converter& c, const auto& b) { /* b: Converter::Buffers */                        \
+        return ConverterKernels::quick<W, Src, ToC>(c, b);                                                      \
     }
 XSAVE_SHORT_KERNELS(16, )
 XSAVE_SHORT_KERNELS(32, XSAVE_WITH_AVX2)
