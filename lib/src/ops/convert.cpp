@@ -171,6 +171,17 @@ uint64_t allowed_drops(const ConvertOptions& opt, const CpuModel& from) {
     write_fixed(plan, p, o, f, from);
 }
 
+// What the plan alone says of the result.
+[[gnu::always_inline]] inline ConvertResult result_of(const ConvertPlan& plan) {
+    ConvertResult r;
+    r.layout = plan.key.target;
+    r.size = plan.body;
+    r.xstate_bv = plan.xstate_bv;
+    r.xcomp_bv = plan.xcomp_bv;
+    r.restored = plan.key.side;
+    return r;
+}
+
 // Writes the result into `*out` (into r.bytes when `out` is null) by running the plan. What
 // is rare (losses, a sidecar, trailing bytes) is out of line.
 [[gnu::always_inline]] inline ConvertResult execute(const AreaView& in, const CpuModel& from, const ConvertOptions& opt,

@@ -1,7 +1,7 @@
 #pragma once
 // The per-buffer steps of a conversion that Converter::run, run_many and the *_into forms
-// share: what the input's bytes decide, the words a plan stores over its runs, and what the
-// plan alone says of the result.
+// share: what the input's bytes decide, the words a plan stores over its runs, and the
+// Converter's short path.
 #include "model/bytes.hpp"
 #include "ops/convert_plan.hpp"
 #include "ops/vector_copy.hpp"
@@ -58,17 +58,6 @@ template <unsigned W = 0>
     } else {
         std::memcpy(o + kHeaderOffset, plan.header.data(), plan.header.size());
     }
-}
-
-// What the plan alone says of the result.
-[[gnu::always_inline]] inline ConvertResult result_of(const ConvertPlan& plan) {
-    ConvertResult r;
-    r.layout = plan.key.target;
-    r.size = plan.body;
-    r.xstate_bv = plan.xstate_bv;
-    r.xcomp_bv = plan.xcomp_bv;
-    r.restored = plan.key.side;
-    return r;
 }
 
 // What a Converter fixes for its short path: a buffer of exactly the source layout's size,
