@@ -351,3 +351,79 @@ TEST_CASE("a Converter that reads a sidecar puts it back on every run, as relayo
         CHECK(out == s);
     }
 }
+
+TEST_CASE("the *_into forms' repeated calls (their short path) give every field the allocating forms give") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    ConvertOptions drop_amx;
+    drop_amx.drop = 0x60000;
+    auto same = [](const ConvertResult& r, const ConvertResult& w, const std::vector<uint8_t>& got) {
+        CHECK(std::equal(w.bytes.begin(), w.bytes.end(), got.begin()));
+        CHECK(std::all_of(got.begin() + r.size, got.end(), [](uint8_t b) { return b == 0xA5; }));
+        CHECK(r.size == w.bytes.size());
+        CHECK(r.layout == w.layout);
+        CHECK(r.xstate_bv == w.xstate_bv);
+        CHECK(r.xcomp_bv == w.xcomp_bv);
+        CHECK(r.dropped == w.dropped);
+        CHECK(r.restored == 0);
+        CHECK(r.trailing == 0);
+        CHECK(r.bytes.empty());
+    };
+    // Shapes in turn, each twice (the second call finds the plan the first made): AMX in use,
+    // then not; then SSE not in use with MXCSR 0x1FA0.
+    for (Format from : {Format::Standard, Format::Compacted}) {
+        CAPTURE(format_name(from));
+        for (uint64_t bv : {0x602E7ull, 0x602E7ull, 0x2E3ull, 0x2E3ull, 0x2E5ull, 0x2E5ull}) {
+            CAPTURE(bv);
+            auto s = random_standard_state(spr, 0x602E7, bv + 29, {.xstate_bv = bv});
+            if (bv == 0x2E5) store_le(&s[24], 0x1FA0, 4);
+            if (from == Format::Compacted) s = to_compacted(inspect_area(s, spr, {0x602E7}), spr, 0x602E7).bytes;
+            const AreaView v = inspect_area(s, spr, {0x602E7});
+            for (Format to : {Format::Standard, Format::Compacted}) {
+                CAPTURE(format_name(to));
+                auto got = poisoned(0x3000);
+                const auto w = relayout(v, spr, genoa, to, drop_amx);
+                same(relayout_into(v, spr, genoa, to, got, drop_amx), w, got);
+                CHECK(w.dropped == (bv & 0x60000));
+            }
+            auto got = poisoned(0x3000);
+            same(to_compacted_into(v, spr, 0x602E7, got), to_compacted(v, spr, 0x602E7), got);
+            got = poisoned(0x3000);
+            same(to_standard_into(v, spr, got), to_standard(v, spr), got);
+        }
+    }
+    // A standard layout is one per mask it holds: the short path names it by that mask.
+    CHECK(&spr.standard(0x602E4) == &spr.standard(0x602E7));
+}
+
+TEST_CASE("the *_into forms' repeated calls still refuse, report and fill a sidecar as the first does") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    const auto s = random_standard_state(spr, 0x602E7, 5, {.xstate_bv = 0x602E7});
+    const AreaView v = inspect_area(s, spr);
+    for (int round = 0; round < 2; ++round) {
+        CAPTURE(round);
+        auto out = poisoned(0x3000);
+        // A loss not allowed.
+        CHECK_THROWS_WITH(relayout_into(v, spr, genoa, Format::Standard, out),
+                          "AMX TILECFG (bit 17) and AMX TILEDATA (bit 18) are in use but the target layout lacks them; "
+                          "--drop tilecfg,tiledata discards them");
+        // Allowed, into a sidecar: every call fills it.
+        ConvertOptions o;
+        o.drop = 0x60000;
+        Sidecar side;
+        o.sidecar_out = &side;
+        CHECK(relayout_into(v, spr, genoa, Format::Standard, out, o).dropped == 0x60000);
+        REQUIRE(side.components.size() == 2);
+        CHECK(side.components[1].bytes.size() == 8192);
+        // Trailing bytes: zeros are reported, others refused.
+        auto padded = s;
+        padded.resize(s.size() + 64, 0);
+        const AreaView p = inspect_area(padded, spr);
+        CHECK(to_compacted_into(p, spr, 0x602E7, out).trailing == 64);
+        padded.back() = 1;
+        CHECK_THROWS_AS(to_compacted_into(inspect_area(padded, spr), spr, 0x602E7, out), LossError);
+        // A small output buffer.
+        std::vector<uint8_t> small(600, 0xA5);
+        CHECK_THROWS_WITH(to_compacted_into(v, spr, 0x602E7, small), "output buffer of 600 bytes; the compacted result needs 10752");
+        CHECK(std::all_of(small.begin(), small.end(), [](uint8_t b) { return b == 0xA5; }));
+    }
+}

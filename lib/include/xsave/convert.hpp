@@ -85,13 +85,62 @@ ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel&
 // sidecar receives dropped state), every byte of out[0, result.size) written. `out`
 // needs the target layout's total_size (at least 576), plus the trailing bytes with
 // keep_trailing; a smaller buffer is an Error naming the size needed. `out` must not overlap
-// the input.
+// the input. (Inline: defined below.)
 ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
                                 const ConvertOptions& opt = {});
 ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
                                const ConvertOptions& opt = {});
 ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                             std::span<uint8_t> out, const ConvertOptions& opt = {});
+
+namespace detail {
+// What the *_into forms' short path (ops/convert_short.cpp) gives: the plan it ran, whose
+// fields are the result's. Returned as a pointer in a register: a ConvertResult returned from
+// a call is ten words stored and read back (see Converter::run).
+struct PlanOutcome {
+    const Layout* layout = nullptr;   // of the result
+    uint64_t xstate_bv = 0, xcomp_bv = 0;
+    uint64_t lossy = 0;               // in-use components the target cannot take as they are
+    uint32_t body = 0;                // bytes of the result
+};
+// The result written by the short path, or null when it did not take the call: a layout or
+// plan to look up, a loss to refuse, a sidecar, trailing bytes, a small output.
+const PlanOutcome* compacted_short(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                                   const ConvertOptions& opt);
+const PlanOutcome* standard_short(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
+const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                                  std::span<uint8_t> out, const ConvertOptions& opt);
+// The calls the short path does not take.
+ConvertResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                                const ConvertOptions& opt);
+ConvertResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
+ConvertResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                               std::span<uint8_t> out, const ConvertOptions& opt);
+
+inline ConvertResult outcome(const PlanOutcome& q) {
+    ConvertResult r;
+    r.size = q.body, r.layout = q.layout, r.xstate_bv = q.xstate_bv, r.xcomp_bv = q.xcomp_bv, r.dropped = q.lossy;
+    return r;
+}
+} // namespace detail
+
+inline ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                                       const ConvertOptions& opt) {
+    if (const detail::PlanOutcome* q = detail::compacted_short(in, cpu, xcomp_bv, out, opt)) [[likely]]
+        return detail::outcome(*q);
+    return detail::compacted_general(in, cpu, xcomp_bv, out, opt);
+}
+inline ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
+                                      const ConvertOptions& opt) {
+    if (const detail::PlanOutcome* q = detail::standard_short(in, cpu, out, opt)) [[likely]] return detail::outcome(*q);
+    return detail::standard_general(in, cpu, out, opt);
+}
+inline ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                                   std::span<uint8_t> out, const ConvertOptions& opt) {
+    if (const detail::PlanOutcome* q = detail::relayout_short(in, from, to, target, out, opt)) [[likely]]
+        return detail::outcome(*q);
+    return detail::relayout_general(in, from, to, target, out, opt);
+}
 
 // One conversion fixed for many buffers of one shape (a VMM migrating every vCPU, a pipeline
 // over many cores): made once, then run() per buffer does only what depends on the bytes

@@ -4,6 +4,7 @@
 #include "xsave/profile.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -114,7 +115,12 @@ public:
         return f == Format::Standard ? standard(mask) : compacted(mask);
     }
     // Conversion plans whose target is one of this model's layouts.
-    PlanCache& plans() const;   // ops/convert_plan.cpp: made on first use
+    PlanCache& plans() const {
+        if (PlanCache* c = plans_made()) [[likely]] return *c;
+        return make_plans();
+    }
+    // The plan cache if a conversion has made it, else null: no call on a hot path.
+    PlanCache* plans_made() const { return plans_ready_->load(std::memory_order_acquire); }
 
 private:
     struct LayoutCache;   // layout.cpp: a map behind a mutex, with lock-free recent hits
@@ -127,6 +133,9 @@ private:
     Geometry geom_{};
     std::vector<std::string> warnings_;
     std::shared_ptr<LayoutCache> layouts_;
+    // The plan cache once made (in layouts_, shared by copies): read inline, no call per conversion.
+    std::atomic<PlanCache*>* plans_ready_;
+    PlanCache& make_plans() const;   // ops/convert_plan.cpp
 };
 
 // This machine's model (its XSAVE CPUID leaves), built once per process (profiles/host_profile.cpp); nullptr where CPUID

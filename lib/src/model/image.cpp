@@ -34,68 +34,85 @@ std::optional<uint64_t> fitting_prefix(const CpuModel& cpu, uint64_t xcr0, uint6
     }
 }
 
+// The error paths of inspect_area, out of line: its hot path keeps a small frame.
+[[noreturn, gnu::cold, gnu::noinline]] void too_short(size_t n) {
+    if (!n) throw Error("empty input: an XSAVE area needs at least 576 bytes (512-byte legacy region + 64-byte header)");
+    throw Error(fmt::format("{} bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)", n));
+}
+
+// What chose the layout's mask, for messages.
+const char* mask_source(Format f, const ReadOptions& opt) {
+    return f == Format::Compacted ? "XCOMP_BV" : opt.xcr0 ? "--xcr0" : "the profile's XCR0";
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void no_layout(const Error& e, Format f, uint64_t word, const ReadOptions& opt) {
+    throw Error(fmt::format("offset 0x{:x}: {} 0x{:x}: {}", f == Format::Compacted ? kXcompBvOffset : 0u, mask_source(f, opt),
+                            word, e.what()));
+}
+
+// A layout from the model's cache, or the error naming the header word or option behind it.
+[[gnu::always_inline]] inline const Layout& layout_of(const CpuModel& cpu, Format f, uint64_t mask, uint64_t word,
+                                                      const ReadOptions& opt) {
+    try {
+        return cpu.layout(f, mask);
+    } catch (const Error& e) {
+        no_layout(e, f, word, opt);
+    }
+}
+
+// A standard area shorter than the layout of the profile's XCR0: the layout of the mask it
+// fits (with a note), else that layout, for the caller's checks to refuse.
+[[gnu::cold, gnu::noinline]] const Layout& shorter_standard(const CpuModel& cpu, const Layout& full, uint64_t& mask,
+                                                            uint64_t xstate_bv, size_t n, const ReadOptions& opt,
+                                                            std::vector<std::string>* notes) {
+    const auto m = fitting_prefix(cpu, mask, xstate_bv, n);
+    if (!m) return full;
+    if (notes)
+        notes->push_back(fmt::format("standard area of {} bytes is shorter than the {}-byte layout for XCR0 0x{:x}: read as saved with XCR0 0x{:x} ({})",
+                                     n, full.total_size, mask, *m, mask_names(*m)));
+    mask = *m;
+    return layout_of(cpu, Format::Standard, mask, mask, opt);
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void outside_standard(uint64_t xstate_bv, const Layout& L, uint64_t mask,
+                                                             const ReadOptions& opt) {
+    throw Error(fmt::format("offset 0x200: XSTATE_BV 0x{:x} names components outside the standard layout for {} 0x{:x} ({})",
+                            xstate_bv, mask_source(Format::Standard, opt), mask, mask_names(xstate_bv & ~L.mask & ~kCompactedBit)));
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void cut_short(size_t n, const Layout& L, uint64_t mask, const ReadOptions& opt) {
+    for (unsigned b : L.bits()) {
+        if (L.offset[b] + L.size[b] <= n) continue;
+        throw Error(fmt::format("{} bytes, but the {} layout for {} 0x{:x} needs {}: {} (bit {}) at 0x{:x}..0x{:x} is {}{}",
+                                n, format_name(L.format), mask_source(L.format, opt), mask, L.total_size, component_name(b), b,
+                                L.offset[b], L.offset[b] + L.size[b], L.offset[b] >= n ? "missing" : "cut short",
+                                L.format == Format::Standard && !opt.xcr0 ? " (--xcr0 says which components the area holds)" : ""));
+    }
+    // Not reached: total_size is where the last component ends.
+    throw Error(fmt::format("{} bytes, but the {} layout needs {}", n, format_name(L.format), L.total_size));
+}
+
 } // namespace
 
 AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt,
                       std::vector<std::string>* notes) {
-    if (bytes.empty())
-        throw Error("empty input: an XSAVE area needs at least 576 bytes (512-byte legacy region + 64-byte header)");
-    if (bytes.size() < kExtendedOffset)
-        throw Error(fmt::format("{} bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)",
-                                bytes.size()));
-    // The header words stay in locals, not read back from `img` (GCC stores the two as one
-    // 16-byte move; an 8-byte load from its upper half waits on store forwarding).
-    const uint64_t xstate_bv = load_le(&bytes[kXstateBvOffset], 8), xcomp_bv = load_le(&bytes[kXcompBvOffset], 8);
-    AreaView img;
-    img.bytes = bytes;
-    img.xstate_bv = xstate_bv;
-    img.xcomp_bv = xcomp_bv;
-    img.format = (xcomp_bv & kCompactedBit) ? Format::Compacted : Format::Standard;
-    uint64_t mask;
-    const char* what;
-    if (img.format == Format::Compacted) {
-        mask = xcomp_bv & ~kCompactedBit;
-        what = "XCOMP_BV";
-    } else {
-        mask = opt.xcr0 ? *opt.xcr0 : cpu.enabled_xcr0();
-        what = opt.xcr0 ? "--xcr0" : "the profile's XCR0";
-        if (!opt.xcr0) {
-            try {
-                if (bytes.size() < cpu.standard(mask).total_size)
-                    if (auto m = fitting_prefix(cpu, mask, xstate_bv, bytes.size())) {
-                        if (notes)
-                            notes->push_back(fmt::format("standard area of {} bytes is shorter than the {}-byte layout for XCR0 0x{:x}: read as saved with XCR0 0x{:x} ({})",
-                                                        bytes.size(), cpu.standard(mask).total_size, mask, *m, mask_names(*m)));
-                        mask = *m;
-                    }
-            } catch (const Error&) {
-                // reported below with context
-            }
-        }
+    const size_t n = bytes.size();
+    if (n < kExtendedOffset) [[unlikely]] too_short(n);
+    uint64_t xstate_bv = load_le(&bytes[kXstateBvOffset], 8), xcomp_bv = load_le(&bytes[kXcompBvOffset], 8);
+    // Two scalar loads: GCC otherwise loads both words as one 16-byte vector and reads the upper
+    // one back after storing it, an 8-byte load that waits on store forwarding (~2 ns here).
+    asm("" : "+r"(xstate_bv), "+r"(xcomp_bv));
+    const Format format = (xcomp_bv & kCompactedBit) ? Format::Compacted : Format::Standard;
+    uint64_t mask = format == Format::Compacted ? xcomp_bv & ~kCompactedBit : opt.xcr0 ? *opt.xcr0 : cpu.enabled_xcr0();
+    const Layout* L = &layout_of(cpu, format, mask, format == Format::Compacted ? xcomp_bv : mask, opt);
+    if (format == Format::Standard) {
+        if (n < L->total_size && !opt.xcr0) [[unlikely]] L = &shorter_standard(cpu, *L, mask, xstate_bv, n, opt, notes);
+        // In-use state the layout cannot hold would be lost without a word (a compacted
+        // XSTATE_BV beyond XCOMP_BV is decoded with a warning, for `check` to judge).
+        if (xstate_bv & ~L->mask & ~kCompactedBit) [[unlikely]] outside_standard(xstate_bv, *L, mask, opt);
     }
-    try {
-        img.layout = &cpu.layout(img.format, mask);
-    } catch (const Error& e) {
-        throw Error(fmt::format("offset 0x{:x}: {} 0x{:x}: {}", img.format == Format::Compacted ? kXcompBvOffset : 0u,
-                                what, img.format == Format::Compacted ? xcomp_bv : mask, e.what()));
-    }
-    const Layout& L = *img.layout;
-    // In-use state the layout cannot hold would be lost without a word: refuse (standard form;
-    // a compacted XSTATE_BV beyond XCOMP_BV is decoded with a warning, for `check` to judge).
-    if (uint64_t outside = xstate_bv & ~L.mask & ~kCompactedBit; outside && img.format == Format::Standard)
-        throw Error(fmt::format("offset 0x200: XSTATE_BV 0x{:x} names components outside the standard layout for {} 0x{:x} ({})",
-                                xstate_bv, what, mask, mask_names(outside)));
-    if (bytes.size() < L.total_size) {
-        for (unsigned b : L.bits()) {
-            if (L.offset[b] + L.size[b] <= bytes.size()) continue;
-            throw Error(fmt::format("{} bytes, but the {} layout for {} 0x{:x} needs {}: {} (bit {}) at 0x{:x}..0x{:x} is {}{}",
-                                    bytes.size(), format_name(img.format), what, mask, L.total_size, component_name(b), b,
-                                    L.offset[b], L.offset[b] + L.size[b],
-                                    L.offset[b] >= bytes.size() ? "missing" : "cut short",
-                                    img.format == Format::Standard && !opt.xcr0 ? " (--xcr0 says which components the area holds)" : ""));
-        }
-    }
-    return img;
+    if (n < L->total_size) [[unlikely]] cut_short(n, *L, mask, opt);
+    return {bytes, format, xstate_bv, xcomp_bv, L};
 }
 
 Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt) {

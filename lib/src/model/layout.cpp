@@ -75,6 +75,7 @@ std::vector<std::pair<unsigned, unsigned>> standard_overlaps(const Geometry& g, 
 }
 
 CpuModel::CpuModel(Profile p) : profile_(std::move(p)), layouts_(std::make_shared<LayoutCache>()) {
+    plans_ready_ = &layouts_->plans_ready;
     auto leaf = read_leaf0d(profile_);
     if (!leaf) throw Error("profile " + profile_.name + ": no CPUID leaf 0xD subleaf 0 (XSAVE not enumerated)");
     xcr0_supported_ = leaf->xcr0_supported & ~kCompactedBit;
@@ -133,7 +134,9 @@ const Layout& CpuModel::cached_slow(Format f, uint64_t mask) const {
     return it->second->layout;
 }
 
-const Layout& CpuModel::standard(uint64_t mask) const { return cached(Format::Standard, mask); }
+// Bits 0 and 1 are in every standard layout: one layout per mask it has (a plan's target_word
+// relies on it).
+const Layout& CpuModel::standard(uint64_t mask) const { return cached(Format::Standard, (mask | 3) & ~kCompactedBit); }
 const Layout& CpuModel::compacted(uint64_t xcomp_bv) const { return cached(Format::Compacted, xcomp_bv & ~kCompactedBit); }
 
 Layout CpuModel::build(Format f, uint64_t mask) const {

@@ -25,7 +25,7 @@ struct CpuModel::LayoutCache {
     std::array<std::array<std::atomic<const Entry*>, kRecentSlots>, 2> recent{};
     std::once_flag plans_once;
     std::shared_ptr<PlanCache> plans;
-    std::atomic<PlanCache*> plans_ready{nullptr};   // set once made: no call_once per conversion
+    std::atomic<PlanCache*> plans_ready{nullptr};   // set once made
 };
 
 } // namespace xsave

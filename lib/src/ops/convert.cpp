@@ -251,24 +251,48 @@ using PlanSlot = std::atomic<const ConvertPlan*>;
 
 ConvertResult compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt,
                         std::span<uint8_t>* out) {
-    xcomp_bv &= ~kCompactedBit;
     return convert(in, cpu, cpu, cpu.compacted(xcomp_bv), opt, out);
 }
 
+// Standard form on the same CPU: the mask the result holds.
+uint64_t same_cpu_standard_mask(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt) {
+    return opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, cpu, true);
+}
+
 ConvertResult standard(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt, std::span<uint8_t>* out) {
-    uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, cpu, true);
-    return convert(in, cpu, cpu, cpu.standard(mask), opt, out);
+    return convert(in, cpu, cpu, cpu.standard(same_cpu_standard_mask(in, cpu, opt)), opt, out);
+}
+
+// relayout's target: which of `to`'s layouts, as a ConvertPlan::target_word.
+uint64_t relayout_target(const AreaView& in, const CpuModel& to, Format target, const ConvertOptions& opt) {
+    if (target == Format::Standard) return standard_word(opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, to, false));
+    return (opt.xcomp_bv ? *opt.xcomp_bv : compute_xcomp_bv(in, to, {})) | kCompactedBit;
 }
 
 ConvertResult relaid(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                      const ConvertOptions& opt, std::span<uint8_t>* out) {
-    if (target == Format::Standard) {
-        uint64_t mask = opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, to, false);
-        return convert(in, from, to, to.standard(mask), opt, out);
-    }
-    uint64_t xcomp = opt.xcomp_bv ? *opt.xcomp_bv : compute_xcomp_bv(in, to, {});
-    xcomp &= ~kCompactedBit;
-    return convert(in, from, to, to.compacted(xcomp), opt, out);
+    const uint64_t word = relayout_target(in, to, target, opt);
+    return convert(in, from, to, to.layout(target, word & ~kCompactedBit), opt, out);
+}
+
+// The per-call short paths at this CPU's vector width, picked on first use. Constant-initialized:
+// a call from another file's static initializer finds a kernel, not a null pointer.
+template <bool ToCompacted>
+const detail::PlanOutcome* pick_kernel(const AreaView& in, const CpuModel& from, const CpuModel& to, uint64_t target,
+                                       std::span<uint8_t> out, const ConvertOptions& opt);
+template <bool ToCompacted>
+constinit std::atomic<CallKernel> quick_kernel{pick_kernel<ToCompacted>};
+template <bool ToCompacted>
+const detail::PlanOutcome* pick_kernel(const AreaView& in, const CpuModel& from, const CpuModel& to, uint64_t target,
+                                       std::span<uint8_t> out, const ConvertOptions& opt) {
+    const CallKernel k = call_kernel(ToCompacted);
+    quick_kernel<ToCompacted>.store(k, std::memory_order_relaxed);
+    return k(in, from, to, target, out, opt);
+}
+template <bool ToCompacted>
+[[gnu::always_inline]] inline const detail::PlanOutcome* quick(const AreaView& in, const CpuModel& from, const CpuModel& to,
+                                                               uint64_t target, std::span<uint8_t> out, const ConvertOptions& opt) {
+    return quick_kernel<ToCompacted>.load(std::memory_order_relaxed)(in, from, to, target, out, opt);
 }
 
 } // namespace
@@ -284,17 +308,35 @@ ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel&
     return relaid(in, from, to, target, opt, nullptr);
 }
 
-ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+namespace detail {
+
+const PlanOutcome* compacted_short(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                                   const ConvertOptions& opt) {
+    return quick<true>(in, cpu, cpu, xcomp_bv | kCompactedBit, out, opt);
+}
+const PlanOutcome* standard_short(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
+    return quick<false>(in, cpu, cpu, standard_word(same_cpu_standard_mask(in, cpu, opt)), out, opt);
+}
+const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                                  std::span<uint8_t> out, const ConvertOptions& opt) {
+    const uint64_t word = relayout_target(in, to, target, opt);
+    if (target == Format::Compacted) return quick<true>(in, from, to, word, out, opt);
+    return quick<false>(in, from, to, word, out, opt);
+}
+
+ConvertResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
                                 const ConvertOptions& opt) {
     return compacted(in, cpu, xcomp_bv, opt, &out);
 }
-ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
+ConvertResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
     return standard(in, cpu, opt, &out);
 }
-ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                            std::span<uint8_t> out, const ConvertOptions& opt) {
+ConvertResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                               std::span<uint8_t> out, const ConvertOptions& opt) {
     return relaid(in, from, to, target, opt, &out);
 }
+
+} // namespace detail
 
 namespace {
 void check_owner(const CpuModel& cpu, const Layout& L, const char* which) {

@@ -86,6 +86,16 @@ template <Format Src, bool ToCompacted>
     return plan.key.use == f.use && !(plan.lossy & ~sp.droppable);
 }
 
+// The per-call short path of to_compacted_into, to_standard_into and relayout_into: the target
+// model's last plan, when it is for this source layout, this target layout (`target`: its
+// ConvertPlan::target_word) and this in-use set, and the call needs nothing rare (a sidecar, a
+// loss the options do not allow or that a sidecar receives, trailing bytes, a small output).
+// No layout lookup: `target` names the layout. Writes the result and returns its plan, or null
+// for the general path (ops/convert_short.cpp: one per vector width and target form).
+using CallKernel = const detail::PlanOutcome* (*)(const AreaView& in, const CpuModel& from, const CpuModel& to,
+                                                  uint64_t target, std::span<uint8_t> out, const ConvertOptions& opt);
+CallKernel call_kernel(bool to_compacted);
+
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {
     template <unsigned W, Format Src, bool ToCompacted>

@@ -40,8 +40,7 @@ private:
 
 } // namespace
 
-PlanCache& CpuModel::plans() const {
-    if (PlanCache* c = layouts_->plans_ready.load(std::memory_order_acquire)) [[likely]] return *c;
+PlanCache& CpuModel::make_plans() const {
     std::call_once(layouts_->plans_once, [this] {
         layouts_->plans = std::make_shared<PlanCache>();
         layouts_->plans_ready.store(layouts_->plans.get(), std::memory_order_release);
@@ -53,6 +52,7 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     const Layout& T = *key.target;
     const bool to_compacted = T.format == Format::Compacted;
     plan.key = key;
+    plan.layout = key.target;
     plan.write = run_writer();
     // Components the target lacks, or holds at another size, cannot be taken as they are.
     uint64_t mismatch = 0;
@@ -64,6 +64,7 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     const uint64_t use = key.use & ~plan.lossy, side = key.side;
     plan.xstate_bv = use | side;
     plan.xcomp_bv = xcomp_of(T);
+    plan.target_word = target_word_of(T);
     plan.header.fill(0);
     store_le(plan.header.data() + (kXstateBvOffset - kHeaderOffset), plan.xstate_bv, 8);
     store_le(plan.header.data() + (kXcompBvOffset - kHeaderOffset), plan.xcomp_bv, 8);

@@ -3,6 +3,7 @@
 // conversion decides per component, decided once. Executing a plan is a few memcpy/memset
 // runs and fixed stores, with no per-component step.
 #include "xsave/components.hpp"
+#include "xsave/convert.hpp"
 #include "xsave/layout.hpp"
 
 #include <algorithm>
@@ -35,13 +36,15 @@ struct PlanKey {
     bool operator==(const PlanKey&) const = default;
 };
 
-struct ConvertPlan {
+// The outcome's fields: `layout` is key.target; lossy are in-use components the target cannot
+// take as they are; xstate_bv and xcomp_bv are the result's header words (XSTATE_BV without
+// lossy); body is its bytes before any trailing bytes.
+struct ConvertPlan : detail::PlanOutcome {
     PlanKey key;
-    uint64_t lossy = 0;          // in-use components the target cannot take as they are
-    uint64_t xstate_bv = 0;      // header words of the result (XSTATE_BV without lossy)
-    uint64_t xcomp_bv = 0;
+    // Which of its model's layouts the target is: its mask, with bit 63 set when compacted
+    // (the model keeps one layout per form and mask).
+    uint64_t target_word = 0;
     std::array<uint8_t, 64> header{};   // bytes 512..575 of the result: the two words, then zeros
-    uint32_t body = 0;           // result bytes before any trailing bytes
     bool fcw_init = false;       // x87 in init state: FCW is 0x037F
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
     bool mxcsr_copied = false;   // the runs copy MXCSR and MXCSR_MASK as the result holds them
@@ -54,6 +57,10 @@ struct ConvertPlan {
 
 // XCOMP_BV of an area in layout L: 0 in standard form.
 inline uint64_t xcomp_of(const Layout& L) { return L.format == Format::Compacted ? L.mask | kCompactedBit : 0; }
+// target_word of the standard layout for `mask` (which always holds bits 0 and 1).
+inline uint64_t standard_word(uint64_t mask) { return (mask | 3) & ~kCompactedBit; }
+// ConvertPlan::target_word of a plan into T.
+inline uint64_t target_word_of(const Layout& T) { return T.mask | (T.format == Format::Compacted ? kCompactedBit : 0); }
 // Bytes of a result in layout T, before any trailing bytes.
 inline uint32_t body_of(const Layout& T) { return std::max<uint32_t>(T.total_size, kExtendedOffset); }
 

@@ -1,6 +1,7 @@
-// Converter's short path at this CPU's vector width, its copies inline: run() for one buffer
-// (its answer in two registers), run_many() for many (one loop, no call per buffer). A buffer
-// the short path does not take goes to run_general().
+// The short paths at this CPU's vector width, their copies inline: Converter::run for one
+// buffer (its answer in two registers), run_many for many (one loop, no call per buffer), and
+// the *_into forms' (no layout lookup, the plan returned in a register). A call a short path
+// does not take goes to the general path (convert.cpp).
 #include "ops/convert_exec.hpp"
 #include "ops/plan_runs.hpp"
 #include "ops/vector_copy.hpp"
@@ -35,6 +36,26 @@ template <unsigned W, Format Src, bool ToC>
 
 namespace {
 
+template <unsigned W, bool ToC>
+[[gnu::always_inline]] inline const detail::PlanOutcome* call_quick(const AreaView& in, const CpuModel& from,
+                                                                    const CpuModel& to, uint64_t target,
+                                                                    std::span<uint8_t> out, const ConvertOptions& opt) {
+    const Layout& S = *in.layout;
+    const uint8_t* p = in.bytes.data();
+    if (opt.sidecar_in || in.bytes.size() != S.total_size || (in.xstate_bv & ~S.mask)) return nullptr;
+    const ByteFacts f = read_facts(in.format, in.xstate_bv, p, ToC);
+    const PlanCache* cache = to.plans_made();
+    const ConvertPlan* plan = cache ? cache->last.load(std::memory_order_acquire) : nullptr;
+    if (!plan || plan->key.source != S.id.value || plan->target_word != target || plan->key.use != f.use || plan->key.side ||
+        out.size() < plan->body) [[unlikely]]
+        return nullptr;
+    // Drops by --drop supervisor are the general path's.
+    if (plan->lossy && (opt.sidecar_out || (plan->lossy & ~opt.drop))) [[unlikely]]
+        return nullptr;
+    write_short<W>(*plan, p, out.data(), f, from);
+    return plan;
+}
+
 // Items converted before the first one the short path does not take.
 using ManyKernel = size_t (*)(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n);
 
@@ -68,6 +89,12 @@ template <unsigned W, Format Src, bool ToC>
     template <Format Src, bool ToC>                                                                             \
     ATTR auto quick_##W(const Converter& c, const auto& b) { /* b: Converter::Buffers */                        \
         return ConverterKernels::quick<W, Src, ToC>(c, b);                                                      \
+    }                                                                                                           \
+    template <bool ToC>                                                                                         \
+    ATTR const detail::PlanOutcome* call_quick_##W(const AreaView& in, const CpuModel& from, const CpuModel& to, \
+                                                   uint64_t target, std::span<uint8_t> out,                     \
+                                                   const ConvertOptions& opt) {                                 \
+        return call_quick<W, ToC>(in, from, to, target, out, opt);                                              \
     }
 XSAVE_SHORT_KERNELS(16, )
 XSAVE_SHORT_KERNELS(32, XSAVE_WITH_AVX2)
@@ -102,6 +129,11 @@ Converter::QuickFn ConverterKernels::quick_for(const Converter& c) {
     return for_forms(c.source_->format, c.target_->format == Format::Compacted, []<Format S, bool C>() {
         return at_this_width<Converter::QuickFn>(quick_16<S, C>, quick_32<S, C>, quick_64<S, C>);
     });
+}
+
+CallKernel call_kernel(bool to_compacted) {
+    if (to_compacted) return at_this_width<CallKernel>(call_quick_16<true>, call_quick_32<true>, call_quick_64<true>);
+    return at_this_width<CallKernel>(call_quick_16<false>, call_quick_32<false>, call_quick_64<false>);
 }
 
 void Converter::run_many(std::span<ConvertItem> items, size_t first_number) const {
