@@ -203,6 +203,12 @@ uint64_t allowed_drops(const ConvertOptions& opt, const CpuModel& from) {
     return r;
 }
 
+// A cached plan the *_into forms' short path will find next time.
+inline void offer_to_calls(PlanCache& cache, const ConvertPlan& plan) {
+    auto& slot = cache.by_target[PlanCache::target_slot(plan.key.source, plan.target_word, plan.key.use)];
+    if (slot.load(std::memory_order_relaxed) != &plan) slot.store(&plan, std::memory_order_release);
+}
+
 // The plan for a sidecar, or one that is not the last one used: from the cache, or built for
 // this call alone (a source layout no cache may key on, or a full cache).
 using PlanSlot = std::atomic<const ConvertPlan*>;
@@ -214,6 +220,7 @@ using PlanSlot = std::atomic<const ConvertPlan*>;
     const PlanKey key{S.id.value, &T, f.use, opt.sidecar_in ? sidecar_bits(opt.sidecar_in, T, f.use) : 0};
     if (const ConvertPlan* plan = find_plan(to.plans(), S, key)) {
         if (hint && !key.side) hint->store(plan, std::memory_order_release);
+        else if (!key.side) offer_to_calls(to.plans(), *plan);
         return execute(in, from, opt, out, f, *plan);
     }
     auto own = std::make_unique<ConvertPlan>();
@@ -244,8 +251,10 @@ using PlanSlot = std::atomic<const ConvertPlan*>;
     // The plan last used, without hashing the key: a VMM converts buffers of one shape in a row.
     if (!opt.sidecar_in) [[likely]]
         if (const ConvertPlan* plan = (hint ? *hint : to.plans().last).load(std::memory_order_acquire);
-            plan && plan->key == PlanKey{S.id.value, &T, f.use, 0}) [[likely]]
+            plan && plan->key == PlanKey{S.id.value, &T, f.use, 0}) [[likely]] {
+            if (!hint) offer_to_calls(to.plans(), *plan);
             return execute(in, from, opt, out, f, *plan);
+        }
     return convert_by_lookup(in, from, to, T, opt, out, f, hint);
 }
 

@@ -86,8 +86,8 @@ template <Format Src, bool ToCompacted>
     return plan.key.use == f.use && !(plan.lossy & ~sp.droppable);
 }
 
-// The per-call short path of to_compacted_into, to_standard_into and relayout_into: the target
-// model's last plan, when it is for this source layout, this target layout (`target`: its
+// The per-call short path of to_compacted_into, to_standard_into and relayout_into: the plan
+// in the target model's by_target slot, when it is for this source layout, this target layout (`target`: its
 // ConvertPlan::target_word) and this in-use set, and the call needs nothing rare (a sidecar, a
 // loss the options do not allow or that a sidecar receives, trailing bytes, a small output).
 // No layout lookup: `target` names the layout. Writes the result and returns its plan, or null

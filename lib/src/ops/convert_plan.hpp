@@ -84,6 +84,13 @@ struct PlanCache {
     // last found by the slow path) is checked first: its address needs no hash of the key.
     std::atomic<const ConvertPlan*> last{nullptr};
     std::array<std::atomic<const ConvertPlan*>, kSlots> recent{};
+    // For the *_into forms' short path, which knows the target by its target_word, not its
+    // layout: plans by (source layout id, target_word, in-use set), set by the general path.
+    // Several shapes converted in turn (compact, then back) each keep their slot.
+    std::array<std::atomic<const ConvertPlan*>, kSlots> by_target{};
+    static unsigned target_slot(uint64_t source, uint64_t target_word, uint64_t use) {
+        return unsigned(((use ^ (source << 20) ^ (target_word * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull) >> 58);
+    }
     std::mutex mu;
     std::unordered_map<PlanKey, std::unique_ptr<ConvertPlan>, PlanKeyHash> plans;
 };

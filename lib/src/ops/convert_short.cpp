@@ -45,7 +45,8 @@ template <unsigned W, bool ToC>
     if (opt.sidecar_in || in.bytes.size() != S.total_size || (in.xstate_bv & ~S.mask)) return nullptr;
     const ByteFacts f = read_facts(in.format, in.xstate_bv, p, ToC);
     const PlanCache* cache = to.plans_made();
-    const ConvertPlan* plan = cache ? cache->last.load(std::memory_order_acquire) : nullptr;
+    const ConvertPlan* plan =
+        cache ? cache->by_target[PlanCache::target_slot(S.id.value, target, f.use)].load(std::memory_order_acquire) : nullptr;
     if (!plan || plan->key.source != S.id.value || plan->target_word != target || plan->key.use != f.use || plan->key.side ||
         out.size() < plan->body) [[unlikely]]
         return nullptr;
