@@ -20,6 +20,19 @@ namespace {
 // A buffer filled with 0xA5 before the conversion: a byte the conversion forgets stays 0xA5.
 std::vector<uint8_t> poisoned(size_t n) { return std::vector<uint8_t>(n, 0xA5); }
 
+// Shapes of a Sapphire Rapids area (XCR0 0x602E7) in turn, each twice (the second conversion
+// finds the plan the first made): AMX in use, then not; then SSE not in use with MXCSR 0x1FA0,
+// which XSAVEC carries by setting XSTATE_BV[1] and XSAVE does not.
+constexpr uint64_t kShapesTwice[] = {0x602E7, 0x602E7, 0x2E3, 0x2E3, 0x2E5, 0x2E5};
+
+// An area of shape `bv` (MXCSR 0x1FA0 for 0x2E5) in form `f`.
+std::vector<uint8_t> shaped_area(const CpuModel& spr, uint64_t bv, uint64_t seed, Format f) {
+    auto s = random_standard_state(spr, 0x602E7, seed, {.xstate_bv = bv});
+    if (bv == 0x2E5) store_le(&s[24], 0x1FA0, 4);
+    if (f == Format::Compacted) s = to_compacted(inspect_area(s, spr, {0x602E7}), spr, 0x602E7).bytes;
+    return s;
+}
+
 } // namespace
 
 TEST_CASE("inspect_area reads the caller's bytes in place, as read_image does") {
@@ -305,13 +318,9 @@ TEST_CASE("a Converter's short path, for each source and target form, gives ever
             const Layout& S = spr.layout(from, 0x602E7);
             const Layout& T = genoa.layout(to, 0x2E7);
             Converter c(spr, S, genoa, T, drop_amx);
-            // Shapes in turn, each twice: AMX in use (dropped), then not; then SSE not in use with
-            // MXCSR 0x1FA0, which XSAVEC carries by setting XSTATE_BV[1] and XSAVE does not.
-            for (uint64_t bv : {0x602E7ull, 0x602E7ull, 0x2E3ull, 0x2E3ull, 0x2E5ull, 0x2E5ull}) {
+            for (uint64_t bv : kShapesTwice) {   // AMX in use is dropped
                 CAPTURE(bv);
-                auto s = random_standard_state(spr, 0x602E7, bv + 17, {.xstate_bv = bv});
-                if (bv == 0x2E5) store_le(&s[24], 0x1FA0, 4);
-                if (from == Format::Compacted) s = to_compacted(inspect_area(s, spr, {0x602E7}), spr, 0x602E7).bytes;
+                const auto s = shaped_area(spr, bv, bv + 17, from);
                 const AreaView v = inspect_area(s, spr, {0x602E7});
                 auto want = poisoned(T.total_size + 8), got = poisoned(T.total_size + 8);
                 const auto w = relayout_into(v, spr, genoa, to, want, drop_amx);
@@ -368,15 +377,11 @@ TEST_CASE("the *_into forms' repeated calls (their short path) give every field 
         CHECK(r.trailing == 0);
         CHECK(r.bytes.empty());
     };
-    // Shapes in turn, each twice (the second call finds the plan the first made): AMX in use,
-    // then not; then SSE not in use with MXCSR 0x1FA0.
     for (Format from : {Format::Standard, Format::Compacted}) {
         CAPTURE(format_name(from));
-        for (uint64_t bv : {0x602E7ull, 0x602E7ull, 0x2E3ull, 0x2E3ull, 0x2E5ull, 0x2E5ull}) {
+        for (uint64_t bv : kShapesTwice) {
             CAPTURE(bv);
-            auto s = random_standard_state(spr, 0x602E7, bv + 29, {.xstate_bv = bv});
-            if (bv == 0x2E5) store_le(&s[24], 0x1FA0, 4);
-            if (from == Format::Compacted) s = to_compacted(inspect_area(s, spr, {0x602E7}), spr, 0x602E7).bytes;
+            const auto s = shaped_area(spr, bv, bv + 29, from);
             const AreaView v = inspect_area(s, spr, {0x602E7});
             for (Format to : {Format::Standard, Format::Compacted}) {
                 CAPTURE(format_name(to));
