@@ -432,3 +432,35 @@ TEST_CASE("the *_into forms' repeated calls still refuse, report and fill a side
         CHECK(std::all_of(small.begin(), small.end(), [](uint8_t b) { return b == 0xA5; }));
     }
 }
+
+TEST_CASE("the *_into forms from many threads, over shapes that share the plan cache's slots, give what one thread gives") {
+    CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
+    ConvertOptions drop_amx;
+    drop_amx.drop = 0x60000;
+    // 24 XSTATE_BV values: more plans than the short path keeps apart in a few slots, so threads
+    // replace one another's slots while they read them.
+    std::vector<std::vector<uint8_t>> areas, compacted, relaid;
+    for (uint64_t seed = 1; seed <= 24; ++seed) {
+        const uint64_t bv = (0x602E7 & (seed * 0x9E3779B97F4A7C15ull >> 20)) | (seed & 1);
+        areas.push_back(random_standard_state(spr, 0x602E7, seed, {.xstate_bv = bv}));
+        const AreaView v = inspect_area(areas.back(), spr);
+        compacted.push_back(to_compacted(v, spr, 0x602E7).bytes);
+        relaid.push_back(relayout(v, spr, genoa, Format::Compacted, drop_amx).bytes);
+    }
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            std::vector<uint8_t> out(0x3000);
+            for (int i = 0; i < 3000; ++i) {
+                const size_t k = size_t(i * 5 + t * 7) % areas.size();
+                const AreaView v = inspect_area(areas[k], spr);
+                const auto c = to_compacted_into(v, spr, 0x602E7, out);
+                if (c.size != compacted[k].size() || !std::equal(compacted[k].begin(), compacted[k].end(), out.begin())) ++wrong;
+                const auto r = relayout_into(v, spr, genoa, Format::Compacted, out, drop_amx);
+                if (r.size != relaid[k].size() || !std::equal(relaid[k].begin(), relaid[k].end(), out.begin())) ++wrong;
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(wrong == 0);
+}
