@@ -464,3 +464,106 @@ TEST_CASE("the *_into forms from many threads, over shapes that share the plan c
     for (auto& th : threads) th.join();
     CHECK(wrong == 0);
 }
+
+TEST_CASE("whole plans (every component in use, at the same offsets) give the general path's bytes by run, run_many and *_into") {
+    // Genoa's standard and compacted layouts agree (AMD, no MPX gap): 576, 832 and 2432 bytes, a
+    // multiple of 64, and 2440 with PKRU, where the last vector copied overlaps the one before.
+    CpuModel genoa(testing::genoa());
+    const std::pair<uint64_t, uint32_t> masks[] = {{0x3, 576}, {0x7, 832}, {0xE7, 2432}, {0x2E7, 2440}};
+    for (auto [mask, size] : masks)
+        for (Format from : {Format::Standard, Format::Compacted}) {
+            const Format to = from == Format::Standard ? Format::Compacted : Format::Standard;
+            CAPTURE(mask, format_name(from));
+            const Layout& S = genoa.layout(from, mask);
+            const Layout& T = genoa.layout(to, mask);
+            REQUIRE(S.total_size == size);
+            REQUIRE(T.total_size == size);
+            const Converter c(genoa, S, genoa, T);
+            // MXCSR 0x1FA0 too: XSTATE_BV[1] is set in both forms, so the plan is the same one.
+            for (uint32_t mxcsr : {0x1F80u, 0x1FA0u, 0x1F80u}) {
+                CAPTURE(mxcsr);
+                auto st = random_standard_state(genoa, mask, mask + mxcsr, {.xstate_bv = mask});
+                store_le(&st[24], mxcsr, 4);
+                const auto s = from == Format::Compacted ? to_compacted(inspect_area(st, genoa, {mask}), genoa, mask).bytes : st;
+                const AreaView v = inspect_area(s, genoa, {mask});
+                const ConvertResult want = to == Format::Compacted ? to_compacted(v, genoa, mask) : to_standard(v, genoa);
+                REQUIRE(want.bytes.size() == size);
+                CHECK(want.xstate_bv == mask);
+                CHECK(load_le(&want.bytes[kXcompBvOffset], 8) == (to == Format::Compacted ? mask | kCompactedBit : 0));
+                const auto same = [&](const std::vector<uint8_t>& got) {
+                    return std::equal(want.bytes.begin(), want.bytes.end(), got.begin()) &&
+                           std::all_of(got.begin() + size, got.end(), [](uint8_t b) { return b == 0xA5; });
+                };
+                for (int round = 0; round < 2; ++round) {   // the second finds the plan the first made
+                    auto a = poisoned(size + 128), b = poisoned(size + 128);
+                    const ConvertResult r = c.run(s, a);
+                    CHECK(same(a));
+                    CHECK(r.size == size);
+                    CHECK(r.xstate_bv == mask);
+                    CHECK(r.xcomp_bv == want.xcomp_bv);
+                    CHECK(r.dropped == 0);
+                    const ConvertResult q = to == Format::Compacted ? to_compacted_into(v, genoa, mask, b) : to_standard_into(v, genoa, b);
+                    CHECK(same(b));
+                    CHECK(q.size == size);
+                    CHECK(q.xstate_bv == mask);
+                    CHECK(q.xcomp_bv == want.xcomp_bv);
+                }
+                std::vector<std::vector<uint8_t>> outs(3, poisoned(size + 128));
+                std::vector<ConvertItem> items;
+                for (auto& o : outs) items.push_back({s, o});
+                c.run_many(items);
+                for (size_t i = 0; i < items.size(); ++i) {
+                    CAPTURE(i);
+                    CHECK(same(outs[i]));
+                    CHECK(items[i].size == size);
+                    CHECK(items[i].xstate_bv == mask);
+                    CHECK(items[i].dropped == 0);
+                }
+            }
+        }
+}
+
+TEST_CASE("a Converter that learnt a whole in-use set still converts other sets by their plans, in turn") {
+    // Genoa 0x2E7 standard -> compacted: every component in use is whole; x87 or AVX not in use
+    // are not (zeros and FCW 0x037F). In turn, each twice, by run and by run_many.
+    CpuModel genoa(testing::genoa());
+    const Layout& S = genoa.standard(0x2E7);
+    const Layout& T = genoa.compacted(0x2E7);
+    const Converter c(genoa, S, genoa, T);
+    const uint64_t shapes[] = {0x2E7, 0x2E7, 0x2E6, 0x2E6, 0x2E7, 0x2E3, 0x2E7, 0x2E3};
+    std::vector<std::vector<uint8_t>> ins, want;
+    for (size_t i = 0; i < std::size(shapes); ++i) {
+        ins.push_back(random_standard_state(genoa, 0x2E7, 40 + i, {.xstate_bv = shapes[i]}));
+        // Stale bytes in the components not in use (XRSTOR ignores them): the result has their
+        // initial values, which a whole copy would not give.
+        if (!(shapes[i] & 1)) std::memset(&ins.back()[32], 0x5A, 128);
+        if (!(shapes[i] & 4)) std::memset(&ins.back()[576], 0x5A, 256);
+        want.push_back(to_compacted(inspect_area(ins.back(), genoa, {0x2E7}), genoa, 0x2E7).bytes);
+        CHECK(want.back().size() == 2440);
+    }
+    CHECK(load_le(&want[2][0], 2) == 0x037F);   // FCW of x87 not in use
+    CHECK(want[2][100] == 0);
+    CHECK(want[5][700] == 0);                    // AVX not in use
+    for (size_t i = 0; i < ins.size(); ++i) {
+        CAPTURE(i, shapes[i]);
+        auto out = poisoned(2440 + 64);
+        const ConvertResult r = c.run(ins[i], out);
+        CHECK(std::equal(want[i].begin(), want[i].end(), out.begin()));
+        CHECK(out[2440] == 0xA5);
+        CHECK(r.xstate_bv == shapes[i]);
+        CHECK(r.size == 2440);
+    }
+    std::vector<std::vector<uint8_t>> outs(ins.size(), poisoned(2440 + 64));
+    std::vector<ConvertItem> items;
+    for (size_t i = 0; i < ins.size(); ++i) items.push_back({ins[i], outs[i]});
+    Converter fresh(genoa, S, genoa, T);
+    for (int round = 0; round < 2; ++round) {
+        fresh.run_many(items);
+        for (size_t i = 0; i < ins.size(); ++i) {
+            CAPTURE(round, i, shapes[i]);
+            CHECK(std::equal(want[i].begin(), want[i].end(), outs[i].begin()));
+            CHECK(items[i].xstate_bv == shapes[i]);
+            CHECK(items[i].size == 2440);
+        }
+    }
+}

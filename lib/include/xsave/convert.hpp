@@ -192,13 +192,14 @@ private:
 
     ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     ShortPath short_path() const;
-    // An atomic that copies: a copied converter starts from the plan the original last used.
-    struct PlanHint {
-        std::atomic<const ConvertPlan*> p{nullptr};
-        PlanHint() = default;
-        PlanHint(const PlanHint& o) : p(o.p.load(std::memory_order_acquire)) {}
-        PlanHint& operator=(const PlanHint& o) {
-            p.store(o.p.load(std::memory_order_acquire), std::memory_order_release);
+    // An atomic that copies: a copied converter starts from what the original last learnt.
+    template <class T>
+    struct Learnt {
+        std::atomic<T> v;
+        explicit Learnt(T init) : v(init) {}
+        Learnt(const Learnt& o) : v(o.v.load(std::memory_order_acquire)) {}
+        Learnt& operator=(const Learnt& o) {
+            v.store(o.v.load(std::memory_order_acquire), std::memory_order_release);
             return *this;
         }
     };
@@ -217,7 +218,10 @@ private:
     size_t body_;             // bytes of every result of the short path
     // The plan this converter used last (owned by the target model's cache): checked first,
     // with no lookup through the model.
-    mutable PlanHint plan_;
+    mutable Learnt<const ConvertPlan*> plan_{nullptr};
+    // An in-use set whose plan is `whole` (ops/convert_plan.hpp), or kNotTaken: a buffer with
+    // it is converted with no plan to read (the plan depends only on the two layouts and it).
+    mutable Learnt<uint64_t> whole_use_{kNotTaken};
 };
 
 // Inline, so that a caller reading a few fields of the result has them built in registers: a

@@ -61,29 +61,40 @@ template <unsigned W = 0>
 }
 
 // What a Converter fixes for its short path: a buffer of exactly the source layout's size,
-// with the header it expects, that its last plan takes with nothing to drop but what it may.
-// The source's form and the target's are template arguments of the kernels (convert_short.cpp).
+// with the header it expects, whose in-use set is its whole one or that its last plan takes
+// with nothing to drop but what it may. The source's form and the target's are template
+// arguments of the kernels (convert_short.cpp).
 struct ShortPath {
     size_t source_size;
     uint64_t source_mask;
     const CpuModel* from;
     uint64_t source_xcomp;   // 0, or the source mask | bit 63
     uint64_t droppable;      // in-use components the plan may drop here (none with a sidecar_out)
+    uint32_t body;           // bytes of every result
+    uint64_t target_xcomp;   // XCOMP_BV of every result
+    uint64_t whole_use;      // Converter::whole_use_
 };
 
-inline ShortPath Converter::short_path() const { return {source_size_, source_mask_, from_, source_xcomp_, droppable_}; }
+inline ShortPath Converter::short_path() const {
+    return {source_size_, source_mask_, from_, source_xcomp_, droppable_, uint32_t(body_), target_xcomp_,
+            whole_use_.v.load(std::memory_order_relaxed)};
+}
 
-// The facts of `in` when the short path takes it with `plan`, else false. `Src` is the source
-// layout's form, `ToCompacted` the target's.
+// The facts of `in` when its size and header are the converter's source layout's, and `out`
+// holds the result, else false. `Src` is the source layout's form, `ToCompacted` the target's.
 template <Format Src, bool ToCompacted>
-[[gnu::always_inline]] inline bool short_path_takes(const ShortPath& sp, const ConvertPlan& plan, std::span<const uint8_t> in,
-                                                    std::span<uint8_t> out, ByteFacts& f) {
-    if (in.size() != sp.source_size || out.size() < plan.body) return false;
+[[gnu::always_inline]] inline bool short_path_reads(const ShortPath& sp, std::span<const uint8_t> in, std::span<uint8_t> out,
+                                                    ByteFacts& f) {
+    if (in.size() != sp.source_size || out.size() < sp.body) return false;
     const uint8_t* p = in.data();
     const uint64_t xstate = load_le(p + kXstateBvOffset, 8);
     if (load_le(p + kXcompBvOffset, 8) != sp.source_xcomp || (xstate & ~sp.source_mask)) return false;
     f = read_facts(Src, xstate, p, ToCompacted);
-    return plan.key.use == f.use && !(plan.lossy & ~sp.droppable);
+    return true;
+}
+// Whether `plan` (for the converter's layouts) converts a buffer with facts `f` on the short path.
+inline bool plan_takes(const ShortPath& sp, const ConvertPlan* plan, const ByteFacts& f) {
+    return plan && plan->key.use == f.use && !(plan->lossy & ~sp.droppable);
 }
 
 // The per-call short path of to_compacted_into, to_standard_into and relayout_into: the plan
@@ -98,7 +109,7 @@ CallKernel call_kernel(bool to_compacted);
 
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {
-    template <unsigned W, Format Src, bool ToCompacted>
+    template <unsigned W, Format Src, bool ToC>
     static Converter::Quick quick(const Converter& c, const Converter::Buffers& b);
     static Converter::Quick not_taken(const Converter&, const Converter::Buffers&) {
         return {Converter::kNotTaken, 0};

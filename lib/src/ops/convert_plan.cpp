@@ -101,6 +101,9 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     // A copy that ends with the header copies it for nothing: stop it before.
     for (unsigned k = 0; k < plan.count; ++k)
         if (PlanRun& r = plan.runs[k]; r.src != kZeroRun && r.dst + r.n == kExtendedOffset) r.n = kHeaderOffset - r.dst;
+    const PlanRun& r0 = plan.runs[0];
+    plan.whole = !plan.lossy && !side && !plan.patch_legacy && plan.count == 1 && r0.src == 0 && r0.dst == 0 &&
+                 r0.n == (plan.body == kExtendedOffset ? kHeaderOffset : plan.body);
 }
 
 const ConvertPlan* find_plan_slow(PlanCache& cache, const Layout& source, const PlanKey& key) {

@@ -49,6 +49,10 @@ struct ConvertPlan : detail::PlanOutcome {
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
     bool mxcsr_copied = false;   // the runs copy MXCSR and MXCSR_MASK as the result holds them
     bool patch_legacy = false;   // FCW or MXCSR/MXCSR_MASK are stored over the runs
+    // The result is the input's bytes [0, 512) and [576, body) as they are, under the header
+    // {key.use, xcomp_bv}: nothing dropped, patched or zeroed (every component in use, at the
+    // same offsets). The short paths then copy at offsets that need no load from the plan.
+    bool whole = false;
     uint8_t count = 0;
     // Writes the runs (ops/plan_runs.hpp: vector moves for this CPU).
     void (*write)(const PlanRun*, const PlanRun*, uint8_t*, const uint8_t*) = nullptr;

@@ -13,24 +13,43 @@
 namespace xsave {
 namespace {
 
+// A plan's runs, then FCW, MXCSR and the header.
 template <unsigned W>
-[[gnu::always_inline]] inline void write_short(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
-                                               const CpuModel& from) {
+[[gnu::always_inline]] inline void write_plan(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
+                                              const CpuModel& from) {
     vec::write_runs<W>(plan.runs.data(), plan.runs.data() + plan.count, o, p);
     write_fixed<W>(plan, p, o, f, from);
+}
+
+// `body` and `xcomp_bv` are the plan's, passed from where the caller has them (a Converter's own
+// fields need no load through the plan).
+template <unsigned W>
+[[gnu::always_inline]] inline void write_short(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
+                                               const CpuModel& from, uint32_t body, uint64_t xcomp_bv) {
+    // A predicted branch: the copies' addresses do not wait on the plan's runs.
+    if (plan.whole) [[likely]]
+        return vec::write_whole<W>(o, p, body, f.use, xcomp_bv);
+    write_plan<W>(plan, p, o, f, from);
 }
 
 } // namespace
 
 template <unsigned W, Format Src, bool ToC>
 [[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, const Converter::Buffers& b) {
-    const std::span<const uint8_t> in = b.in;
-    const std::span<uint8_t> out = b.out;
-    const ConvertPlan* plan = c.plan_.p.load(std::memory_order_acquire);
+    const ShortPath sp = c.short_path();
     ByteFacts f;
-    if (!plan || !short_path_takes<Src, ToC>(c.short_path(), *plan, in, out, f)) [[unlikely]]
+    if (!short_path_reads<Src, ToC>(sp, b.in, b.out, f)) [[unlikely]]
         return {Converter::kNotTaken, 0};
-    write_short<W>(*plan, in.data(), out.data(), f, *c.from_);
+    // Every component in use at the same offsets: no plan to read.
+    if (f.use == sp.whole_use) [[likely]] {
+        vec::write_whole<W>(b.out.data(), b.in.data(), sp.body, f.use, sp.target_xcomp);
+        return {f.use, 0};
+    }
+    const ConvertPlan* plan = c.plan_.v.load(std::memory_order_acquire);
+    if (!plan_takes(sp, plan, f)) [[unlikely]]
+        return {Converter::kNotTaken, 0};
+    // Not the whole set (checked above): the plan's runs.
+    write_plan<W>(*plan, b.in.data(), b.out.data(), f, *c.from_);
     return {plan->xstate_bv, plan->lossy};
 }
 
@@ -53,21 +72,28 @@ template <unsigned W, bool ToC>
     // Drops by --drop supervisor are the general path's.
     if (plan->lossy && (opt.sidecar_out || (plan->lossy & ~opt.drop))) [[unlikely]]
         return nullptr;
-    write_short<W>(*plan, p, out.data(), f, from);
+    write_short<W>(*plan, p, out.data(), f, from, plan->body, (target & kCompactedBit) ? target : 0);
     return plan;
 }
 
-// Items converted before the first one the short path does not take.
-using ManyKernel = size_t (*)(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n);
+// Items converted before the first one the short path does not take (`plan` may be null).
+using ManyKernel = size_t (*)(const ShortPath& sp, const ConvertPlan* plan, ConvertItem* items, size_t n);
 
 template <unsigned W, Format Src, bool ToC>
-[[gnu::always_inline]] inline size_t short_many(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n) {
+[[gnu::always_inline]] inline size_t short_many(const ShortPath& path, const ConvertPlan* plan, ConvertItem* items, size_t n) {
+    const ShortPath sp = path;   // a local: the vector stores (may_alias) do not make it reload
     for (size_t k = 0; k < n; ++k) {
         ConvertItem& it = items[k];
         ByteFacts f;
-        if (!short_path_takes<Src, ToC>(sp, plan, it.in, it.out, f)) return k;
-        write_short<W>(plan, it.in.data(), it.out.data(), f, *sp.from);
-        it.size = plan.body, it.xstate_bv = plan.xstate_bv, it.dropped = plan.lossy;
+        if (!short_path_reads<Src, ToC>(sp, it.in, it.out, f)) return k;
+        if (f.use == sp.whole_use) [[likely]] {
+            vec::write_whole<W>(it.out.data(), it.in.data(), sp.body, f.use, sp.target_xcomp);
+            it.size = sp.body, it.xstate_bv = f.use, it.dropped = 0;
+            continue;
+        }
+        if (!plan_takes(sp, plan, f)) return k;
+        write_plan<W>(*plan, it.in.data(), it.out.data(), f, *sp.from);
+        it.size = plan->body, it.xstate_bv = plan->xstate_bv, it.dropped = plan->lossy;
     }
     return n;
 }
@@ -84,7 +110,7 @@ template <unsigned W, Format Src, bool ToC>
 #endif
 #define XSAVE_SHORT_KERNELS(W, ATTR)                                                                              \
     template <Format Src, bool ToC>                                                                             \
-    ATTR size_t short_many_##W(const ShortPath& sp, const ConvertPlan& plan, ConvertItem* items, size_t n) {     \
+    ATTR size_t short_many_##W(const ShortPath& sp, const ConvertPlan* plan, ConvertItem* items, size_t n) {     \
         return short_many<W, Src, ToC>(sp, plan, items, n);                                                     \
     }                                                                                                           \
     template <Format Src, bool ToC>                                                                             \
@@ -139,10 +165,9 @@ CallKernel call_kernel(bool to_compacted) {
 
 void Converter::run_many(std::span<ConvertItem> items, size_t first_number) const {
     const ManyKernel kernel = many_kernel(source_->format, target_->format == Format::Compacted);
-    const ShortPath sp = short_path();
     for (size_t i = 0; i < items.size();) {
-        if (const ConvertPlan* plan = plan_.p.load(std::memory_order_acquire); plan && !opt_.sidecar_in)
-            i += kernel(sp, *plan, items.data() + i, items.size() - i);
+        // Again after each buffer the general path takes: it may have learnt a plan or a whole set.
+        if (!opt_.sidecar_in) i += kernel(short_path(), plan_.v.load(std::memory_order_acquire), items.data() + i, items.size() - i);
         if (i == items.size()) break;
         // Another shape (a plan to find), a refusal, trailing bytes, a sidecar: as run() does it.
         ConvertItem& it = items[i];

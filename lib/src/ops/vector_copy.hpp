@@ -15,6 +15,11 @@ template <unsigned W>
 struct Vec {
     typedef uint8_t type __attribute__((vector_size(W), aligned(1), may_alias));
 };
+// W bytes as 64-bit lanes (W >= 16).
+template <unsigned W>
+struct Words {
+    typedef uint64_t type __attribute__((vector_size(W), aligned(1), may_alias));
+};
 
 template <unsigned W>
 [[gnu::always_inline]] inline void move(uint8_t* d, const uint8_t* s) {
@@ -83,6 +88,20 @@ template <unsigned W>
     }
     for (; i + W <= n; i += W) put_zero<W>(d + i);
     if (i < n) put_zero<W>(d + n - W);
+}
+
+// A plan's `whole` result: the legacy region and [576, body) at offsets known here (no load
+// from the plan before the copies), then the header {xstate_bv, xcomp_bv} and zeros, stored
+// after the copies (which may have covered it) as whole vectors.
+template <unsigned W>
+[[gnu::always_inline]] inline void write_whole(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t xstate_bv,
+                                               uint64_t xcomp_bv) {
+    for (unsigned i = 0; i < kHeaderOffset; i += W) move<W>(o + i, p + i);
+    if (body > kExtendedOffset) copy_run<W>(o + kExtendedOffset, p + kExtendedOffset, body - kExtendedOffset);
+    typename Words<W>::type h{};
+    h[0] = xstate_bv, h[1] = xcomp_bv;
+    *reinterpret_cast<typename Words<W>::type*>(o + kHeaderOffset) = h;
+    for (unsigned i = W; i < kExtendedOffset - kHeaderOffset; i += W) put_zero<W>(o + kHeaderOffset + i);
 }
 
 template <unsigned W>
