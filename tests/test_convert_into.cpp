@@ -3,6 +3,7 @@
 #include "helpers.hpp"
 #include "inline_profiles.hpp"
 
+#include "xsave/components.hpp"
 #include "xsave/convert.hpp"
 #include "xsave/error.hpp"
 #include "xsave/image.hpp"
@@ -470,8 +471,11 @@ TEST_CASE("whole plans (every component in use, at the same offsets) give the ge
     // multiple of 64, and 2440 with PKRU, where the last vector copied overlaps the one before.
     CpuModel genoa(testing::genoa());
     const std::pair<uint64_t, uint32_t> masks[] = {{0x3, 576}, {0x7, 832}, {0xE7, 2432}, {0x2E7, 2440}};
-    for (auto [mask, size] : masks)
+    for (const auto& shape : masks)
         for (Format from : {Format::Standard, Format::Compacted}) {
+            // Not a structured binding: clang 14 cannot capture one in a lambda.
+            const uint64_t mask = shape.first;
+            const uint32_t size = shape.second;
             const Format to = from == Format::Standard ? Format::Compacted : Format::Standard;
             CAPTURE(mask, format_name(from));
             const Layout& S = genoa.layout(from, mask);

@@ -3,7 +3,7 @@
 #include "ops/convert_plan.hpp"
 #include "ops/plan_runs.hpp"
 #include "xsave/cpu_ops.hpp"
-#include "xsave/profile.hpp"
+#include "xsave/import.hpp"
 
 #include <catch2/catch.hpp>
 
