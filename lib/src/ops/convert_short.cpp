@@ -21,14 +21,13 @@ template <unsigned W>
     write_fixed<W>(plan, p, o, f, from);
 }
 
-// `body` and `xcomp_bv` are the plan's, passed from where the caller has them (a Converter's own
-// fields need no load through the plan).
+// Any plan: a whole one at offsets known here (a predicted branch, so the copies' addresses do
+// not wait on the plan's runs), else its runs.
 template <unsigned W>
 [[gnu::always_inline]] inline void write_short(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
-                                               const CpuModel& from, uint32_t body, uint64_t xcomp_bv) {
-    // A predicted branch: the copies' addresses do not wait on the plan's runs.
+                                               const CpuModel& from) {
     if (plan.whole) [[likely]]
-        return vec::write_whole<W>(o, p, body, f.use, xcomp_bv);
+        return vec::write_whole<W>(o, p, plan.body, f.use, plan.xcomp_bv);
     write_plan<W>(plan, p, o, f, from);
 }
 
@@ -72,7 +71,7 @@ template <unsigned W, bool ToC>
     // Drops by --drop supervisor are the general path's.
     if (plan->lossy && (opt.sidecar_out || (plan->lossy & ~opt.drop))) [[unlikely]]
         return nullptr;
-    write_short<W>(*plan, p, out.data(), f, from, plan->body, (target & kCompactedBit) ? target : 0);
+    write_short<W>(*plan, p, out.data(), f, from);
     return plan;
 }
 
