@@ -4,6 +4,7 @@
 // never dropped unless the options allow it.
 #include "xsave/image.hpp"
 #include "xsave/layout.hpp"
+#include "xsave/learnt.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -81,17 +82,20 @@ ConvertResult to_standard(const AreaView& in, const CpuModel& cpu, const Convert
 ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                        const ConvertOptions& opt = {});
 
+// The options' defaults, as the hot paths' default argument: one object, not one built per call.
+inline constexpr ConvertOptions kNoConvertOptions{};
+
 // The same conversions into the caller's buffer, for hot paths: no allocation (unless a
 // sidecar receives dropped state), every byte of out[0, result.size) written. `out`
 // needs the target layout's total_size (at least 576), plus the trailing bytes with
 // keep_trailing; a smaller buffer is an Error naming the size needed. `out` must not overlap
 // the input. (Inline: defined below.)
 ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                const ConvertOptions& opt = {});
+                                const ConvertOptions& opt = kNoConvertOptions);
 ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
-                               const ConvertOptions& opt = {});
+                               const ConvertOptions& opt = kNoConvertOptions);
 ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                            std::span<uint8_t> out, const ConvertOptions& opt = {});
+                            std::span<uint8_t> out, const ConvertOptions& opt = kNoConvertOptions);
 
 namespace detail {
 // What the *_into forms' short path (ops/convert_short.cpp) gives: the plan it ran, whose
@@ -192,17 +196,6 @@ private:
 
     ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     ShortPath short_path() const;
-    // An atomic that copies: a copied converter starts from what the original last learnt.
-    template <class T>
-    struct Learnt {
-        std::atomic<T> v;
-        explicit Learnt(T init) : v(init) {}
-        Learnt(const Learnt& o) : v(o.v.load(std::memory_order_acquire)) {}
-        Learnt& operator=(const Learnt& o) {
-            v.store(o.v.load(std::memory_order_acquire), std::memory_order_release);
-            return *this;
-        }
-    };
     QuickFn quick_;           // the short path at this CPU's vector width, for these forms
     const CpuModel* from_;
     const CpuModel* to_;
@@ -218,10 +211,10 @@ private:
     size_t body_;             // bytes of every result of the short path
     // The plan this converter used last (owned by the target model's cache): checked first,
     // with no lookup through the model.
-    mutable Learnt<const ConvertPlan*> plan_{nullptr};
+    mutable detail::Learnt<const ConvertPlan*> plan_{nullptr};
     // An in-use set whose plan is `whole` (ops/convert_plan.hpp), or kNotTaken: a buffer with
     // it is converted with no plan to read (the plan depends only on the two layouts and it).
-    mutable Learnt<uint64_t> whole_use_{kNotTaken};
+    mutable detail::Learnt<uint64_t> whole_use_{kNotTaken};
 };
 
 // Inline, so that a caller reading a few fields of the result has them built in registers: a

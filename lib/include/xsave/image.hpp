@@ -47,10 +47,34 @@ struct Image {
     operator AreaView() const { return view(); }   // an Image goes wherever a view does
 };
 
+namespace detail {
+// inspect_area's lookups, notes and errors (model/image.cpp).
+AreaView inspect_area_general(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt,
+                              std::vector<std::string>* notes);
+} // namespace detail
+
 // The checks of read_image over the caller's buffer, which must outlive the view; `notes`
 // (when given) receives how the layout was chosen. No allocation unless a note is made.
-AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {},
-                      std::vector<std::string>* notes = nullptr);
+// Inline: an area of the layout the model last chose for its form is checked here, with no
+// lookup or call (on a per-call conversion of 576 bytes those cost as much as the copy).
+inline AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {},
+                             std::vector<std::string>* notes = nullptr) {
+    if (bytes.size() >= kXcompBvOffset + 8) [[likely]] {
+        uint64_t xstate_bv, xcomp_bv;
+        std::memcpy(&xstate_bv, bytes.data() + kXstateBvOffset, 8);
+        std::memcpy(&xcomp_bv, bytes.data() + kXcompBvOffset, 8);
+        const Format f = (xcomp_bv >> 63) ? Format::Compacted : Format::Standard;
+        // The layout's mask as CpuModel::standard()/compacted() keys it.
+        const uint64_t mask = f == Format::Compacted ? xcomp_bv & ~(1ull << 63)
+                                                     : ((opt.xcr0 ? *opt.xcr0 : cpu.enabled_xcr0()) | 3) & ~(1ull << 63);
+        const Layout* L = cpu.inspected(f);
+        // In-use state outside a standard layout is the general path's error.
+        if (L && L->mask == mask && bytes.size() >= L->total_size &&
+            (f == Format::Compacted || !(xstate_bv & ~mask & ~(1ull << 63)))) [[likely]]
+            return {bytes, f, xstate_bv, xcomp_bv, L};
+    }
+    return detail::inspect_area_general(bytes, cpu, opt, notes);
+}
 // XSTATE_BV and XCOMP_BV as the header holds them, without judging them; zeros for an area
 // shorter than its header.
 struct HeaderWords {

@@ -1,6 +1,7 @@
 #pragma once
 // Layouts: where each state component lives in a standard (XSAVE) or compacted
 // (XSAVEC/XSAVES) area, computed from a profile's CPUID leaf 0xD.
+#include "xsave/learnt.hpp"
 #include "xsave/profile.hpp"
 
 #include <array>
@@ -90,7 +91,7 @@ public:
     const Profile& profile() const { return profile_; }
     uint64_t supported_xcr0() const { return xcr0_supported_; }   // CPUID.(0xD,0) EDX:EAX
     uint64_t supported_xss() const { return xss_supported_; }     // CPUID.(0xD,1) EDX:ECX
-    uint64_t enabled_xcr0() const;   // recorded xcr0, else all supported user bits
+    uint64_t enabled_xcr0() const { return enabled_xcr0_; }   // recorded xcr0, else all supported user bits
     uint64_t enabled_xss() const;    // recorded xss, else 0
     bool has_xsaveopt() const { return leaf1_eax_ & 1; }
     bool has_xsavec() const { return leaf1_eax_ >> 1 & 1; }
@@ -121,6 +122,12 @@ public:
     }
     // The plan cache if a conversion has made it, else null: no call on a hot path.
     PlanCache* plans_made() const { return plans_ready_->load(std::memory_order_acquire); }
+    // The layout inspect_area last chose for form f (null at first): its inline path checks it
+    // before any lookup. A hint only: inspect_area's checks decide.
+    const Layout* inspected(Format f) const { return inspected_[int(f)].v.load(std::memory_order_acquire); }
+    void remember_inspected(const Layout& L) const {
+        if (inspected(L.format) != &L) inspected_[int(L.format)].v.store(&L, std::memory_order_release);
+    }
 
 private:
     struct LayoutCache;   // layout.cpp: a map behind a mutex, with lock-free recent hits
@@ -128,7 +135,7 @@ private:
     const Layout& cached(Format f, uint64_t mask) const;
     const Layout& cached_slow(Format f, uint64_t mask) const;
     Profile profile_;
-    uint64_t xcr0_supported_ = 0, xss_supported_ = 0;
+    uint64_t xcr0_supported_ = 0, xss_supported_ = 0, enabled_xcr0_ = 0;
     uint32_t leaf1_eax_ = 0;
     Geometry geom_{};
     std::vector<std::string> warnings_;
@@ -136,6 +143,8 @@ private:
     // The plan cache once made (in layouts_, shared by copies): read inline, no call per conversion.
     std::atomic<PlanCache*>* plans_ready_;
     PlanCache& make_plans() const;   // ops/convert_plan.cpp
+    // Owned by layouts_ (a copy shares them), so a copied hint stays valid.
+    mutable std::array<detail::Learnt<const Layout*>, 2> inspected_{};
 };
 
 // This machine's model (its XSAVE CPUID leaves), built once per process (profiles/host_profile.cpp); nullptr where CPUID

@@ -94,8 +94,9 @@ const char* mask_source(Format f, const ReadOptions& opt) {
 
 } // namespace
 
-AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt,
-                      std::vector<std::string>* notes) {
+namespace detail {
+AreaView inspect_area_general(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt,
+                              std::vector<std::string>* notes) {
     const size_t n = bytes.size();
     if (n < kExtendedOffset) [[unlikely]] too_short(n);
     uint64_t xstate_bv = load_le(&bytes[kXstateBvOffset], 8), xcomp_bv = load_le(&bytes[kXcompBvOffset], 8);
@@ -112,8 +113,10 @@ AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const
         if (xstate_bv & ~L->mask & ~kCompactedBit) [[unlikely]] outside_standard(xstate_bv, *L, mask, opt);
     }
     if (n < L->total_size) [[unlikely]] cut_short(n, *L, mask, opt);
+    cpu.remember_inspected(*L);   // for the inline path (image.hpp), which checks it again
     return {bytes, format, xstate_bv, xcomp_bv, L};
 }
+} // namespace detail
 
 Image read_image(std::vector<uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt) {
     Image img;

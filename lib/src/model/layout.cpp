@@ -80,6 +80,7 @@ CpuModel::CpuModel(Profile p) : profile_(std::move(p)), layouts_(std::make_share
     if (!leaf) throw Error("profile " + profile_.name + ": no CPUID leaf 0xD subleaf 0 (XSAVE not enumerated)");
     xcr0_supported_ = leaf->xcr0_supported & ~kCompactedBit;
     xss_supported_ = leaf->xss_supported & ~kCompactedBit;
+    enabled_xcr0_ = profile_.xcr0 ? *profile_.xcr0 : (xcr0_supported_ & ~xss_supported_);
     leaf1_eax_ = leaf->subleaf1_eax;
     uint64_t all = xcr0_supported_ | xss_supported_;
     geom_[0] = leaf->g[0];
@@ -107,9 +108,6 @@ CpuModel::CpuModel(Profile p) : profile_(std::move(p)), layouts_(std::make_share
     }
 }
 
-uint64_t CpuModel::enabled_xcr0() const {
-    return profile_.xcr0 ? *profile_.xcr0 : (xcr0_supported_ & ~xss_supported_);
-}
 uint64_t CpuModel::enabled_xss() const { return profile_.xss ? *profile_.xss : 0; }
 
 
