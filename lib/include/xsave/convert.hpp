@@ -114,36 +114,49 @@ const PlanOutcome* compacted_short(const AreaView& in, const CpuModel& cpu, uint
 const PlanOutcome* standard_short(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
 const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                                   std::span<uint8_t> out, const ConvertOptions& opt);
+// A result written into the caller's buffer: a ConvertResult without `bytes` (empty there).
+// Trivially copyable, so that the caller's ConvertResult is built from it in registers: the
+// general path returning a ConvertResult would make the caller keep its result in memory on
+// the short path too (twelve words stored per call).
+struct IntoResult {
+    size_t size = 0;
+    const Layout* layout = nullptr;
+    uint64_t xstate_bv = 0, xcomp_bv = 0, dropped = 0, restored = 0;
+    size_t trailing = 0;
+};
+IntoResult into_result(const ConvertResult& r);
 // The calls the short path does not take.
-ConvertResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                const ConvertOptions& opt);
-ConvertResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
-ConvertResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                               std::span<uint8_t> out, const ConvertOptions& opt);
+IntoResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                             const ConvertOptions& opt);
+IntoResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
+IntoResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                            std::span<uint8_t> out, const ConvertOptions& opt);
 
-inline ConvertResult outcome(const PlanOutcome& q) {
+inline IntoResult outcome(const PlanOutcome& q) {
+    return {.size = q.body, .layout = q.layout, .xstate_bv = q.xstate_bv, .xcomp_bv = q.xcomp_bv, .dropped = q.lossy};
+}
+inline ConvertResult result(const IntoResult& g) {
     ConvertResult r;
-    r.size = q.body, r.layout = q.layout, r.xstate_bv = q.xstate_bv, r.xcomp_bv = q.xcomp_bv, r.dropped = q.lossy;
+    r.size = g.size, r.layout = g.layout, r.xstate_bv = g.xstate_bv, r.xcomp_bv = g.xcomp_bv, r.dropped = g.dropped;
+    r.restored = g.restored, r.trailing = g.trailing;
     return r;
 }
 } // namespace detail
 
 inline ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
                                        const ConvertOptions& opt) {
-    if (const detail::PlanOutcome* q = detail::compacted_short(in, cpu, xcomp_bv, out, opt)) [[likely]]
-        return detail::outcome(*q);
-    return detail::compacted_general(in, cpu, xcomp_bv, out, opt);
+    const detail::PlanOutcome* q = detail::compacted_short(in, cpu, xcomp_bv, out, opt);
+    return detail::result(q ? detail::outcome(*q) : detail::compacted_general(in, cpu, xcomp_bv, out, opt));
 }
 inline ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
                                       const ConvertOptions& opt) {
-    if (const detail::PlanOutcome* q = detail::standard_short(in, cpu, out, opt)) [[likely]] return detail::outcome(*q);
-    return detail::standard_general(in, cpu, out, opt);
+    const detail::PlanOutcome* q = detail::standard_short(in, cpu, out, opt);
+    return detail::result(q ? detail::outcome(*q) : detail::standard_general(in, cpu, out, opt));
 }
 inline ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                                    std::span<uint8_t> out, const ConvertOptions& opt) {
-    if (const detail::PlanOutcome* q = detail::relayout_short(in, from, to, target, out, opt)) [[likely]]
-        return detail::outcome(*q);
-    return detail::relayout_general(in, from, to, target, out, opt);
+    const detail::PlanOutcome* q = detail::relayout_short(in, from, to, target, out, opt);
+    return detail::result(q ? detail::outcome(*q) : detail::relayout_general(in, from, to, target, out, opt));
 }
 
 // One conversion fixed for many buffers of one shape (a VMM migrating every vCPU, a pipeline
@@ -194,7 +207,7 @@ private:
     using QuickFn = Quick (*)(const Converter&, const Buffers&);
     friend struct ConverterKernels;   // ops/convert_short.cpp
 
-    ConvertResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
+    detail::IntoResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
     ShortPath short_path() const;
     QuickFn quick_;           // the short path at this CPU's vector width, for these forms
     const CpuModel* from_;
@@ -223,11 +236,9 @@ private:
 inline ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
     Buffers b{in, out};   // not const: read back after the call, not kept in saved registers
     const Quick q = quick_(*this, b);
-    if (q.xstate_bv & kNotTaken) [[unlikely]]
-        return run_general(b.in, b.out);
-    ConvertResult r;
-    r.size = body_, r.layout = target_, r.xstate_bv = q.xstate_bv, r.xcomp_bv = target_xcomp_, r.dropped = q.dropped;
-    return r;
+    return detail::result((q.xstate_bv & kNotTaken) ? run_general(b.in, b.out)
+                                                    : detail::IntoResult{.size = body_, .layout = target_, .xstate_bv = q.xstate_bv,
+                                                                         .xcomp_bv = target_xcomp_, .dropped = q.dropped});
 }
 
 } // namespace xsave

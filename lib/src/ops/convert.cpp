@@ -333,16 +333,19 @@ const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, cons
     return quick<false>(in, from, to, word, out, opt);
 }
 
-ConvertResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                const ConvertOptions& opt) {
-    return compacted(in, cpu, xcomp_bv, opt, &out);
+IntoResult into_result(const ConvertResult& r) {
+    return {r.size, r.layout, r.xstate_bv, r.xcomp_bv, r.dropped, r.restored, r.trailing};
 }
-ConvertResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
-    return standard(in, cpu, opt, &out);
+IntoResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
+                             const ConvertOptions& opt) {
+    return into_result(compacted(in, cpu, xcomp_bv, opt, &out));
 }
-ConvertResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                               std::span<uint8_t> out, const ConvertOptions& opt) {
-    return relaid(in, from, to, target, opt, &out);
+IntoResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
+    return into_result(standard(in, cpu, opt, &out));
+}
+IntoResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
+                            std::span<uint8_t> out, const ConvertOptions& opt) {
+    return into_result(relaid(in, from, to, target, opt, &out));
 }
 
 } // namespace detail
@@ -366,7 +369,7 @@ Converter::Converter(const CpuModel& from, const Layout& source, const CpuModel&
     check_owner(to, target, "target");
 }
 
-ConvertResult Converter::run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const {
+detail::IntoResult Converter::run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const {
     const Layout& S = *source_;
     if (in.size() < S.total_size) [[unlikely]]
         throw Error(fmt::format("{} bytes: the converter's {} source layout 0x{:x} needs {}", in.size(),
@@ -379,7 +382,7 @@ ConvertResult Converter::run_general(std::span<const uint8_t> in, std::span<uint
     ConvertResult r = convert(v, *from_, *to_, *target_, opt_, &out, &plan_.v);
     if (const ConvertPlan* plan = plan_.v.load(std::memory_order_acquire); plan && plan->whole)
         whole_use_.v.store(plan->key.use, std::memory_order_relaxed);
-    return r;
+    return detail::into_result(r);
 }
 
 } // namespace xsave

@@ -170,7 +170,7 @@ void Converter::run_many(std::span<ConvertItem> items, size_t first_number) cons
         if (i == items.size()) break;
         // Another shape (a plan to find), a refusal, trailing bytes, a sidecar: as run() does it.
         ConvertItem& it = items[i];
-        const ConvertResult r = naming(fmt::format("buffer {}", first_number + i), [&] { return run_general(it.in, it.out); });
+        const detail::IntoResult r = naming(fmt::format("buffer {}", first_number + i), [&] { return run_general(it.in, it.out); });
         it.size = r.size, it.xstate_bv = r.xstate_bv, it.dropped = r.dropped;
         ++i;
     }
