@@ -81,6 +81,8 @@ struct Layout {
 
 // Conversion plans into a model's layouts (lib/src/convert_plan.cpp).
 struct PlanCache;
+struct ConvertPlan;
+struct CallPlanHint;   // ops/convert_exec.hpp
 
 // What a profile says about XSAVE: supported masks, features, per-component geometry.
 // Layouts are computed once per (format, mask) and cached.
@@ -124,9 +126,9 @@ public:
     PlanCache* plans_made() const { return plans_ready_->load(std::memory_order_acquire); }
     // The layout inspect_area last chose for form f (null at first): its inline path checks it
     // before any lookup. A hint only: inspect_area's checks decide.
-    const Layout* inspected(Format f) const { return inspected_[int(f)].v.load(std::memory_order_acquire); }
+    const Layout* inspected(Format f) const { return hints_.inspected[int(f)].v.load(std::memory_order_acquire); }
     void remember_inspected(const Layout& L) const {
-        if (inspected(L.format) != &L) inspected_[int(L.format)].v.store(&L, std::memory_order_release);
+        if (inspected(L.format) != &L) hints_.inspected[int(L.format)].v.store(&L, std::memory_order_release);
     }
 
 private:
@@ -143,8 +145,15 @@ private:
     // The plan cache once made (in layouts_, shared by copies): read inline, no call per conversion.
     std::atomic<PlanCache*>* plans_ready_;
     PlanCache& make_plans() const;   // ops/convert_plan.cpp
-    // Owned by layouts_ (a copy shares them), so a copied hint stays valid.
-    mutable std::array<detail::Learnt<const Layout*>, 2> inspected_{};
+    // What the hot paths learnt, on a cache line of its own: threads converting different shapes
+    // into one model rewrite it, and must not evict the fields every call reads. Layouts and
+    // plans are owned by layouts_, which a copy shares, so a copied hint stays valid.
+    struct alignas(64) Hints {
+        std::array<detail::Learnt<const Layout*>, 2> inspected{};   // inspect_area's, per form
+        detail::Learnt<const ConvertPlan*> call_plan;               // the *_into forms' last plan
+    };
+    mutable Hints hints_;
+    friend struct CallPlanHint;
 };
 
 // This machine's model (its XSAVE CPUID leaves), built once per process (profiles/host_profile.cpp); nullptr where CPUID

@@ -21,14 +21,15 @@ template <unsigned W>
     write_fixed<W>(plan, p, o, f, from);
 }
 
-// Any plan: a whole one at offsets known here (a predicted branch, so the copies' addresses do
-// not wait on the plan's runs), else its runs.
-template <unsigned W>
-[[gnu::always_inline]] inline void write_short(const ConvertPlan& plan, const uint8_t* p, uint8_t* o, const ByteFacts& f,
-                                               const CpuModel& from) {
-    if (plan.whole) [[likely]]
-        return vec::write_whole<W>(o, p, plan.body, f.use, plan.xcomp_bv);
-    write_plan<W>(plan, p, o, f, from);
+// The per-call path's plans that are not whole: their runs in a function of their own, which
+// returns the plan, so that call_quick reaches it by a tail call and saves no register for it.
+using CallRunsFn = const detail::PlanOutcome* (*)(const ConvertPlan* plan, const uint8_t* p, uint8_t* o, ByteFacts f,
+                                                  const CpuModel* from);
+
+// The plan in `to`'s by_target slot for the key, or null (no cache yet, or another plan there).
+[[gnu::noinline]] const ConvertPlan* by_target_plan(const CpuModel& to, uint64_t source, uint64_t target, uint64_t use) {
+    const PlanCache* cache = to.plans_made();
+    return cache ? cache->by_target[PlanCache::target_slot(source, target, use)].load(std::memory_order_acquire) : nullptr;
 }
 
 } // namespace
@@ -57,22 +58,32 @@ namespace {
 template <unsigned W, bool ToC>
 [[gnu::always_inline]] inline const detail::PlanOutcome* call_quick(const AreaView& in, const CpuModel& from,
                                                                     const CpuModel& to, uint64_t target,
-                                                                    std::span<uint8_t> out, const ConvertOptions& opt) {
+                                                                    std::span<uint8_t> out, const ConvertOptions& opt,
+                                                                    CallRunsFn runs) {
     const Layout& S = *in.layout;
     const uint8_t* p = in.bytes.data();
     if (opt.sidecar_in || in.bytes.size() != S.total_size || (in.xstate_bv & ~S.mask)) return nullptr;
     const ByteFacts f = read_facts(in.format, in.xstate_bv, p, ToC);
-    const PlanCache* cache = to.plans_made();
-    const ConvertPlan* plan =
-        cache ? cache->by_target[PlanCache::target_slot(S.id.value, target, f.use)].load(std::memory_order_acquire) : nullptr;
-    if (!plan || plan->key.source != S.id.value || plan->target_word != target || plan->key.use != f.use || plan->key.side ||
-        out.size() < plan->body) [[unlikely]]
+    const auto fits = [&](const ConvertPlan* c) {
+        return c && c->key.source == S.id.value && c->target_word == target && c->key.use == f.use;
+    };
+    const ConvertPlan* plan = CallPlanHint::get(to);
+    if (!fits(plan)) [[unlikely]] {
+        plan = by_target_plan(to, S.id.value, target, f.use);
+        if (!fits(plan)) return nullptr;
+        CallPlanHint::set(to, plan);
+    }
+    if (plan->key.side || out.size() < plan->body) [[unlikely]]
         return nullptr;
     // Drops by --drop supervisor are the general path's.
     if (plan->lossy && (opt.sidecar_out || (plan->lossy & ~opt.drop))) [[unlikely]]
         return nullptr;
-    write_short<W>(*plan, p, out.data(), f, from);
-    return plan;
+    // A whole plan at offsets known here: the copies' addresses do not wait on the plan's runs.
+    if (plan->whole) [[likely]] {
+        vec::write_whole<W>(out.data(), p, plan->body, f.use, plan->xcomp_bv);
+        return plan;
+    }
+    return runs(plan, p, out.data(), f, &from);
 }
 
 // Items converted before the first one the short path does not take (`plan` may be null).
@@ -116,11 +127,16 @@ template <unsigned W, Format Src, bool ToC>
     ATTR auto quick_##W(const Converter& c, const auto& b) { /* b: Converter::Buffers */                        \
         return ConverterKernels::quick<W, Src, ToC>(c, b);                                                      \
     }                                                                                                           \
+    [[gnu::noinline]] ATTR const detail::PlanOutcome* call_runs_##W(const ConvertPlan* plan, const uint8_t* p,    \
+                                                                    uint8_t* o, ByteFacts f, const CpuModel* from) { \
+        write_plan<W>(*plan, p, o, f, *from);                                                                   \
+        return plan;                                                                                            \
+    }                                                                                                           \
     template <bool ToC>                                                                                         \
     ATTR const detail::PlanOutcome* call_quick_##W(const AreaView& in, const CpuModel& from, const CpuModel& to, \
                                                    uint64_t target, std::span<uint8_t> out,                     \
                                                    const ConvertOptions& opt) {                                 \
-        return call_quick<W, ToC>(in, from, to, target, out, opt);                                              \
+        return call_quick<W, ToC>(in, from, to, target, out, opt, call_runs_##W);                               \
     }
 XSAVE_SHORT_KERNELS(16, )
 XSAVE_SHORT_KERNELS(32, XSAVE_WITH_AVX2)
