@@ -115,8 +115,13 @@ CallKernel call_kernel(bool to_compacted);
 
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {
+    // A buffer whose plan is not whole: in a function of its own (`runs`), reached by a tail
+    // call, so that quick() saves no register for it.
+    using RunsFn = Converter::Quick (*)(const Converter& c, const Converter::Buffers& b, ByteFacts f);
     template <unsigned W, Format Src, bool ToC>
-    static Converter::Quick quick(const Converter& c, const Converter::Buffers& b);
+    static Converter::Quick quick(const Converter& c, const Converter::Buffers& b, RunsFn runs);
+    template <unsigned W>
+    static Converter::Quick runs(const Converter& c, const Converter::Buffers& b, ByteFacts f);
     static Converter::Quick not_taken(const Converter&, const Converter::Buffers&) {
         return {Converter::kNotTaken, 0};
     }
