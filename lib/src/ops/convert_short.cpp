@@ -95,8 +95,19 @@ template <unsigned W, bool ToC>
 // Items converted before the first one the short path does not take (`plan` may be null).
 using ManyKernel = size_t (*)(const ShortPath& sp, const ConvertPlan* plan, ConvertItem* items, size_t n);
 
+// An item whose plan is not whole, out of line (as for run()): false when `plan` does not take it.
+using ManyRunsFn = bool (*)(const ShortPath& sp, const ConvertPlan* plan, ConvertItem& it, ByteFacts f);
+template <unsigned W>
+[[gnu::always_inline]] inline bool many_runs(const ShortPath& sp, const ConvertPlan* plan, ConvertItem& it, ByteFacts f) {
+    if (!plan_takes(sp, plan, f)) return false;
+    write_plan<W>(*plan, it.in.data(), it.out.data(), f, *sp.from);
+    it.size = plan->body, it.xstate_bv = plan->xstate_bv, it.dropped = plan->lossy;
+    return true;
+}
+
 template <unsigned W, Format Src, bool ToC>
-[[gnu::always_inline]] inline size_t short_many(const ShortPath& path, const ConvertPlan* plan, ConvertItem* items, size_t n) {
+[[gnu::always_inline]] inline size_t short_many(const ShortPath& path, const ConvertPlan* plan, ConvertItem* items, size_t n,
+                                                ManyRunsFn runs) {
     const ShortPath sp = path;   // a local: the vector stores (may_alias) do not make it reload
     for (size_t k = 0; k < n; ++k) {
         ConvertItem& it = items[k];
@@ -107,9 +118,7 @@ template <unsigned W, Format Src, bool ToC>
             it.size = sp.body, it.xstate_bv = f.use, it.dropped = 0;
             continue;
         }
-        if (!plan_takes(sp, plan, f)) return k;
-        write_plan<W>(*plan, it.in.data(), it.out.data(), f, *sp.from);
-        it.size = plan->body, it.xstate_bv = plan->xstate_bv, it.dropped = plan->lossy;
+        if (!runs(sp, plan, it, f)) return k;
     }
     return n;
 }
@@ -125,9 +134,13 @@ template <unsigned W, Format Src, bool ToC>
 #define XSAVE_WITH_AVX512
 #endif
 #define XSAVE_SHORT_KERNELS(W, ATTR)                                                                              \
+    [[gnu::noinline]] ATTR bool many_runs_##W(const ShortPath& sp, const ConvertPlan* plan, ConvertItem& it,     \
+                                              ByteFacts f) {                                                    \
+        return many_runs<W>(sp, plan, it, f);                                                                   \
+    }                                                                                                           \
     template <Format Src, bool ToC>                                                                             \
     ATTR size_t short_many_##W(const ShortPath& sp, const ConvertPlan* plan, ConvertItem* items, size_t n) {     \
-        return short_many<W, Src, ToC>(sp, plan, items, n);                                                     \
+        return short_many<W, Src, ToC>(sp, plan, items, n, many_runs_##W);                                      \
     }                                                                                                           \
     [[gnu::noinline]] ATTR auto runs_##W(const Converter& c, const auto& b, ByteFacts f) {                      \
         return ConverterKernels::runs<W>(c, b, f);                                                              \
