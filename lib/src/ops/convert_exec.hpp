@@ -115,8 +115,8 @@ CallKernel call_kernel(bool to_compacted);
 
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {
-    // A buffer whose plan is not whole: in a function of its own (`runs`), reached by a tail
-    // call, so that quick() saves no register for it.
+    // A buffer whose plan is not whole: in a function of its own (`runs`), so that quick()
+    // keeps fewer values live for a whole one.
     using RunsFn = Converter::Quick (*)(const Converter& c, const Converter::Buffers& b, ByteFacts f);
     template <unsigned W, Format Src, bool ToC>
     static Converter::Quick quick(const Converter& c, const Converter::Buffers& b, RunsFn runs);

@@ -22,7 +22,7 @@ template <unsigned W>
 }
 
 // The per-call path's plans that are not whole: their runs in a function of their own, which
-// returns the plan, so that call_quick reaches it by a tail call and saves no register for it.
+// returns the plan, so that call_quick reaches it by a tail call and keeps fewer values live.
 using CallRunsFn = const detail::PlanOutcome* (*)(const ConvertPlan* plan, const uint8_t* p, uint8_t* o, ByteFacts f,
                                                   const CpuModel* from);
 
