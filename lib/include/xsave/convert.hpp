@@ -200,11 +200,8 @@ private:
         uint64_t xstate_bv, dropped;
     };
     static constexpr uint64_t kNotTaken = 1ull << 63;
-    struct Buffers {
-        std::span<const uint8_t> in;
-        std::span<uint8_t> out;
-    };
-    using QuickFn = Quick (*)(const Converter&, const Buffers&);
+    // The buffers as four registers (a struct of two spans would go through memory).
+    using QuickFn = Quick (*)(const Converter&, const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size);
     friend struct ConverterKernels;   // ops/convert_short.cpp
 
     detail::IntoResult run_general(std::span<const uint8_t> in, std::span<uint8_t> out) const;
@@ -234,9 +231,8 @@ private:
 // ConvertResult returned from a call is ten words stored and read back, which cost up to a
 // fifth of a 576-byte conversion here (bench/RESULTS.md, stop 24).
 inline ConvertResult Converter::run(std::span<const uint8_t> in, std::span<uint8_t> out) const {
-    Buffers b{in, out};   // not const: read back after the call, not kept in saved registers
-    const Quick q = quick_(*this, b);
-    return detail::result((q.xstate_bv & kNotTaken) ? run_general(b.in, b.out)
+    const Quick q = quick_(*this, in.data(), in.size(), out.data(), out.size());
+    return detail::result((q.xstate_bv & kNotTaken) ? run_general(in, out)
                                                     : detail::IntoResult{.size = body_, .layout = target_, .xstate_bv = q.xstate_bv,
                                                                          .xcomp_bv = target_xcomp_, .dropped = q.dropped});
 }

@@ -117,12 +117,12 @@ CallKernel call_kernel(bool to_compacted);
 struct ConverterKernels {
     // A buffer whose plan is not whole: in a function of its own (`runs`), so that quick()
     // keeps fewer values live for a whole one.
-    using RunsFn = Converter::Quick (*)(const Converter& c, const Converter::Buffers& b, ByteFacts f);
+    using RunsFn = Converter::Quick (*)(const Converter& c, const uint8_t* p, uint8_t* o, ByteFacts f);
     template <unsigned W, Format Src, bool ToC>
-    static Converter::Quick quick(const Converter& c, const Converter::Buffers& b, RunsFn runs);
+    static Converter::Quick quick(const Converter& c, std::span<const uint8_t> in, std::span<uint8_t> out, RunsFn runs);
     template <unsigned W>
-    static Converter::Quick runs(const Converter& c, const Converter::Buffers& b, ByteFacts f);
-    static Converter::Quick not_taken(const Converter&, const Converter::Buffers&) {
+    static Converter::Quick runs(const Converter& c, const uint8_t* p, uint8_t* o, ByteFacts f);
+    static Converter::Quick not_taken(const Converter&, const uint8_t*, size_t, uint8_t*, size_t) {
         return {Converter::kNotTaken, 0};
     }
     // quick() at this CPU's widest vectors for these forms, or not_taken with a sidecar to read.

@@ -35,27 +35,28 @@ using CallRunsFn = const detail::PlanOutcome* (*)(const ConvertPlan* plan, const
 } // namespace
 
 template <unsigned W, Format Src, bool ToC>
-[[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, const Converter::Buffers& b,
-                                                                       RunsFn runs) {
+[[gnu::always_inline]] inline Converter::Quick ConverterKernels::quick(const Converter& c, std::span<const uint8_t> in,
+                                                                       std::span<uint8_t> out, RunsFn runs) {
     const ShortPath sp = c.short_path();
     ByteFacts f;
-    if (!short_path_reads<Src, ToC>(sp, b.in, b.out, f)) [[unlikely]]
+    if (!short_path_reads<Src, ToC>(sp, in, out, f)) [[unlikely]]
         return {Converter::kNotTaken, 0};
     // Every component in use at the same offsets: no plan to read.
     if (f.use == sp.whole_use) [[likely]] {
-        vec::write_whole<W>(b.out.data(), b.in.data(), sp.body, f.use, sp.target_xcomp);
+        vec::write_whole<W>(out.data(), in.data(), sp.body, f.use, sp.target_xcomp);
         return {f.use, 0};
     }
-    return runs(c, b, f);
+    return runs(c, in.data(), out.data(), f);
 }
 
 template <unsigned W>
-[[gnu::always_inline]] inline Converter::Quick ConverterKernels::runs(const Converter& c, const Converter::Buffers& b, ByteFacts f) {
+[[gnu::always_inline]] inline Converter::Quick ConverterKernels::runs(const Converter& c, const uint8_t* p, uint8_t* o,
+                                                                      ByteFacts f) {
     const ConvertPlan* plan = c.plan_.v.load(std::memory_order_acquire);
     if (!plan || plan->key.use != f.use || (plan->lossy & ~c.droppable_)) [[unlikely]]
         return {Converter::kNotTaken, 0};
     // Not the whole set (checked by quick()): the plan's runs.
-    write_plan<W>(*plan, b.in.data(), b.out.data(), f, *c.from_);
+    write_plan<W>(*plan, p, o, f, *c.from_);
     return {plan->xstate_bv, plan->lossy};
 }
 
@@ -142,12 +143,12 @@ template <unsigned W, Format Src, bool ToC>
     ATTR size_t short_many_##W(const ShortPath& sp, const ConvertPlan* plan, ConvertItem* items, size_t n) {     \
         return short_many<W, Src, ToC>(sp, plan, items, n, many_runs_##W);                                      \
     }                                                                                                           \
-    [[gnu::noinline]] ATTR auto runs_##W(const Converter& c, const auto& b, ByteFacts f) {                      \
-        return ConverterKernels::runs<W>(c, b, f);                                                              \
+    [[gnu::noinline]] ATTR auto runs_##W(const Converter& c, const uint8_t* p, uint8_t* o, ByteFacts f) {      \
+        return ConverterKernels::runs<W>(c, p, o, f);                                                           \
     }                                                                                                           \
     template <Format Src, bool ToC>                                                                             \
-    ATTR auto quick_##W(const Converter& c, const auto& b) { /* b: Converter::Buffers */                        \
-        return ConverterKernels::quick<W, Src, ToC>(c, b, runs_##W<std::remove_cvref_t<decltype(b)>>);     \
+    ATTR auto quick_##W(const Converter& c, const uint8_t* in, size_t n, uint8_t* out, size_t m) {              \
+        return ConverterKernels::quick<W, Src, ToC>(c, {in, n}, {out, m}, runs_##W);                            \
     }                                                                                                           \
     [[gnu::noinline]] ATTR const detail::PlanOutcome* call_runs_##W(const ConvertPlan* plan, const uint8_t* p,    \
                                                                     uint8_t* o, ByteFacts f, const CpuModel* from) { \
