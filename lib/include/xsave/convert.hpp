@@ -124,7 +124,6 @@ struct IntoResult {
     uint64_t xstate_bv = 0, xcomp_bv = 0, dropped = 0, restored = 0;
     size_t trailing = 0;
 };
-IntoResult into_result(const ConvertResult& r);
 // The calls the short path does not take.
 IntoResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
                              const ConvertOptions& opt);

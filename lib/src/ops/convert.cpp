@@ -304,6 +304,11 @@ template <bool ToCompacted>
     return quick_kernel<ToCompacted>.load(std::memory_order_relaxed)(in, from, to, target, out, opt);
 }
 
+// A result written into the caller's buffer, as the inline callers take it (`bytes` is empty).
+detail::IntoResult into_result(const ConvertResult& r) {
+    return {r.size, r.layout, r.xstate_bv, r.xcomp_bv, r.dropped, r.restored, r.trailing};
+}
+
 } // namespace
 
 ConvertResult to_compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt) {
@@ -333,9 +338,6 @@ const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, cons
     return quick<false>(in, from, to, word, out, opt);
 }
 
-IntoResult into_result(const ConvertResult& r) {
-    return {r.size, r.layout, r.xstate_bv, r.xcomp_bv, r.dropped, r.restored, r.trailing};
-}
 IntoResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
                              const ConvertOptions& opt) {
     return into_result(compacted(in, cpu, xcomp_bv, opt, &out));
@@ -382,7 +384,7 @@ detail::IntoResult Converter::run_general(std::span<const uint8_t> in, std::span
     ConvertResult r = convert(v, *from_, *to_, *target_, opt_, &out, &plan_.v);
     if (const ConvertPlan* plan = plan_.v.load(std::memory_order_acquire); plan && plan->whole)
         whole_use_.v.store(plan->key.use, std::memory_order_relaxed);
-    return detail::into_result(r);
+    return into_result(r);
 }
 
 } // namespace xsave

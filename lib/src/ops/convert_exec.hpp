@@ -92,10 +92,18 @@ template <Format Src, bool ToCompacted>
     f = read_facts(Src, xstate, p, ToCompacted);
     return true;
 }
-// Whether `plan` (for the converter's layouts) converts a buffer with facts `f` on the short path.
-inline bool plan_takes(const ShortPath& sp, const ConvertPlan* plan, const ByteFacts& f) {
-    return plan && plan->key.use == f.use && !(plan->lossy & ~sp.droppable);
+// Whether `plan` (for the converter's layouts) converts a buffer with facts `f` on the short
+// path, dropping nothing but `droppable` (ShortPath::droppable).
+inline bool plan_takes(uint64_t droppable, const ConvertPlan* plan, const ByteFacts& f) {
+    return plan && plan->key.use == f.use && !(plan->lossy & ~droppable);
 }
+
+// The plan the per-call short path last ran into a model: checked before its by_target slot,
+// which needs the plan cache and a hash of the key.
+struct CallPlanHint {
+    static const ConvertPlan* get(const CpuModel& to) { return to.hints_.call_plan.v.load(std::memory_order_acquire); }
+    static void set(const CpuModel& to, const ConvertPlan* p) { to.hints_.call_plan.v.store(p, std::memory_order_release); }
+};
 
 // The per-call short path of to_compacted_into, to_standard_into and relayout_into: the plan
 // in the target model's by_target slot, when it is for this source layout, this target layout (`target`: its
@@ -103,12 +111,6 @@ inline bool plan_takes(const ShortPath& sp, const ConvertPlan* plan, const ByteF
 // loss the options do not allow or that a sidecar receives, trailing bytes, a small output).
 // No layout lookup: `target` names the layout. Writes the result and returns its plan, or null
 // for the general path (ops/convert_short.cpp: one per vector width and target form).
-// The plan the short path last ran into a model: checked before its by_target slot, which
-// needs the plan cache and a hash of the key.
-struct CallPlanHint {
-    static const ConvertPlan* get(const CpuModel& to) { return to.hints_.call_plan.v.load(std::memory_order_acquire); }
-    static void set(const CpuModel& to, const ConvertPlan* p) { to.hints_.call_plan.v.store(p, std::memory_order_release); }
-};
 using CallKernel = const detail::PlanOutcome* (*)(const AreaView& in, const CpuModel& from, const CpuModel& to,
                                                   uint64_t target, std::span<uint8_t> out, const ConvertOptions& opt);
 CallKernel call_kernel(bool to_compacted);

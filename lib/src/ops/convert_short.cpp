@@ -53,7 +53,7 @@ template <unsigned W>
 [[gnu::always_inline]] inline Converter::Quick ConverterKernels::runs(const Converter& c, const uint8_t* p, uint8_t* o,
                                                                       ByteFacts f) {
     const ConvertPlan* plan = c.plan_.v.load(std::memory_order_acquire);
-    if (!plan || plan->key.use != f.use || (plan->lossy & ~c.droppable_)) [[unlikely]]
+    if (!plan_takes(c.droppable_, plan, f)) [[unlikely]]
         return {Converter::kNotTaken, 0};
     // Not the whole set (checked by quick()): the plan's runs.
     write_plan<W>(*plan, p, o, f, *c.from_);
@@ -100,7 +100,7 @@ using ManyKernel = size_t (*)(const ShortPath& sp, const ConvertPlan* plan, Conv
 using ManyRunsFn = bool (*)(const ShortPath& sp, const ConvertPlan* plan, ConvertItem& it, ByteFacts f);
 template <unsigned W>
 [[gnu::always_inline]] inline bool many_runs(const ShortPath& sp, const ConvertPlan* plan, ConvertItem& it, ByteFacts f) {
-    if (!plan_takes(sp, plan, f)) return false;
+    if (!plan_takes(sp.droppable, plan, f)) return false;
     write_plan<W>(*plan, it.in.data(), it.out.data(), f, *sp.from);
     it.size = plan->body, it.xstate_bv = plan->xstate_bv, it.dropped = plan->lossy;
     return true;
