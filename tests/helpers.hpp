@@ -29,6 +29,9 @@ extern const char* const kFpCrashMx32Binary;   // tests/tools/fp_crash_mx32, "" 
 
 namespace testing {
 
+// A buffer filled with 0xA5 before a conversion: a byte the conversion forgets stays 0xA5.
+inline std::vector<uint8_t> poisoned(size_t n) { return std::vector<uint8_t>(n, 0xA5); }
+
 // The message of the xsave::Error that f throws, or "(no error)".
 inline std::string error_of(const std::function<void()>& f) {
     try {

@@ -18,8 +18,7 @@ using namespace xsave;
 
 namespace {
 
-// A buffer filled with 0xA5 before the conversion: a byte the conversion forgets stays 0xA5.
-std::vector<uint8_t> poisoned(size_t n) { return std::vector<uint8_t>(n, 0xA5); }
+using testing::poisoned;
 
 // Shapes of a Sapphire Rapids area (XCR0 0x602E7) in turn, each twice (the second conversion
 // finds the plan the first made): AMX in use, then not; then SSE not in use with MXCSR 0x1FA0,

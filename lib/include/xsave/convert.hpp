@@ -2,6 +2,8 @@
 // Moving register state between layouts: standard <-> compacted, and one CPU's offsets to
 // another's, exactly as XSAVE/XSAVEC on the target would have written it. In-use state is
 // never dropped unless the options allow it.
+#include "xsave/convert_into.hpp"
+#include "xsave/convert_types.hpp"
 #include "xsave/image.hpp"
 #include "xsave/layout.hpp"
 #include "xsave/learnt.hpp"
@@ -10,26 +12,9 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <string>
 #include <string_view>
-#include <vector>
 
 namespace xsave {
-
-// Components set aside by a conversion (--sidecar), to be put back by a later one.
-// Legacy components: x87 is bytes 0..159 of the area (MXCSR there is not used); SSE is
-// XMM0-15 (256 bytes) followed by MXCSR and MXCSR_MASK (8 bytes).
-struct SidecarComponent {
-    unsigned bit = 0;
-    std::string name;
-    std::vector<uint8_t> bytes;
-};
-struct Sidecar {
-    std::vector<SidecarComponent> components;
-};
-// {"components":[{"bit":N,"name":"...","bytes":"hex"}]}
-std::string sidecar_to_json(const Sidecar& s);
-Sidecar sidecar_from_json(std::string_view text);   // throws Error naming the field
 
 // How to choose XCOMP_BV for a compacted result (--xcomp-bv).
 enum class XcompMode : uint8_t {
@@ -49,31 +34,6 @@ XcompRequest parse_xcomp_mode(std::string_view text);
 // XCOMP_BV with bit 63 set. `in` gives the in-use components for Minimal.
 uint64_t compute_xcomp_bv(const AreaView& in, const CpuModel& cpu, const XcompRequest& req);
 
-struct ConvertOptions {
-    uint64_t drop = 0;                 // in-use components that may be discarded (--drop BITS)
-    bool drop_supervisor = false;      // --drop supervisor
-    bool keep_trailing = false;        // copy bytes after the input's layout to the output
-    bool drop_trailing = false;        // discard them; without either, non-zero ones are a LossError
-    // Standard result: the components it holds. Default: for a compacted input its XCOMP_BV
-    // user bits (what XSAVE with RFBM = that mask writes), for a standard input the target
-    // CPU's enabled XCR0.
-    std::optional<uint64_t> xcr0;
-    // relayout() to compacted form: XCOMP_BV. Default: XcompMode::Xsavec on the target CPU.
-    std::optional<uint64_t> xcomp_bv;
-    const Sidecar* sidecar_in = nullptr;   // components to put back into the result
-    Sidecar* sidecar_out = nullptr;        // receives every in-use component dropped
-};
-
-struct ConvertResult {
-    std::vector<uint8_t> bytes;             // empty from the *_into forms
-    size_t size = 0;                        // bytes of the result
-    const Layout* layout = nullptr;         // of the result (owned by the target CpuModel)
-    uint64_t xstate_bv = 0, xcomp_bv = 0;   // of the result
-    uint64_t dropped = 0;                   // in-use components discarded as allowed
-    uint64_t restored = 0;                  // components taken from the sidecar
-    size_t trailing = 0;                    // trailing input bytes (copied only with keep_trailing)
-};
-
 // Standard or compacted input -> compacted form with `xcomp_bv` (bit 63 implied) for `cpu`.
 ConvertResult to_compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, const ConvertOptions& opt = {});
 // Compacted or standard input -> standard form for `cpu`.
@@ -81,82 +41,6 @@ ConvertResult to_standard(const AreaView& in, const CpuModel& cpu, const Convert
 // `in` was read with `from`; lay it out for `to` in `target` form.
 ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                        const ConvertOptions& opt = {});
-
-// The options' defaults, as the hot paths' default argument: one object, not one built per call.
-inline constexpr ConvertOptions kNoConvertOptions{};
-
-// The same conversions into the caller's buffer, for hot paths: no allocation (unless a
-// sidecar receives dropped state), every byte of out[0, result.size) written. `out`
-// needs the target layout's total_size (at least 576), plus the trailing bytes with
-// keep_trailing; a smaller buffer is an Error naming the size needed. `out` must not overlap
-// the input. (Inline: defined below.)
-ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                const ConvertOptions& opt = kNoConvertOptions);
-ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
-                               const ConvertOptions& opt = kNoConvertOptions);
-ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                            std::span<uint8_t> out, const ConvertOptions& opt = kNoConvertOptions);
-
-namespace detail {
-// What the *_into forms' short path (ops/convert_short.cpp) gives: the plan it ran, whose
-// fields are the result's. Returned as a pointer in a register: a ConvertResult returned from
-// a call is ten words stored and read back (see Converter::run).
-struct PlanOutcome {
-    const Layout* layout = nullptr;   // of the result
-    uint64_t xstate_bv = 0, xcomp_bv = 0;
-    uint64_t lossy = 0;               // in-use components the target cannot take as they are
-    uint32_t body = 0;                // bytes of the result
-};
-// The result written by the short path, or null when it did not take the call: a layout or
-// plan to look up, a loss to refuse, a sidecar, trailing bytes, a small output.
-const PlanOutcome* compacted_short(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                   const ConvertOptions& opt);
-const PlanOutcome* standard_short(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
-const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                                  std::span<uint8_t> out, const ConvertOptions& opt);
-// A result written into the caller's buffer: a ConvertResult without `bytes` (empty there).
-// Trivially copyable, so that the caller's ConvertResult is built from it in registers: the
-// general path returning a ConvertResult would make the caller keep its result in memory on
-// the short path too (twelve words stored per call).
-struct IntoResult {
-    size_t size = 0;
-    const Layout* layout = nullptr;
-    uint64_t xstate_bv = 0, xcomp_bv = 0, dropped = 0, restored = 0;
-    size_t trailing = 0;
-};
-// The calls the short path does not take.
-IntoResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                             const ConvertOptions& opt);
-IntoResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt);
-IntoResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                            std::span<uint8_t> out, const ConvertOptions& opt);
-
-inline IntoResult outcome(const PlanOutcome& q) {
-    return {.size = q.body, .layout = q.layout, .xstate_bv = q.xstate_bv, .xcomp_bv = q.xcomp_bv, .dropped = q.lossy};
-}
-inline ConvertResult result(const IntoResult& g) {
-    ConvertResult r;
-    r.size = g.size, r.layout = g.layout, r.xstate_bv = g.xstate_bv, r.xcomp_bv = g.xcomp_bv, r.dropped = g.dropped;
-    r.restored = g.restored, r.trailing = g.trailing;
-    return r;
-}
-} // namespace detail
-
-inline ConvertResult to_compacted_into(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                       const ConvertOptions& opt) {
-    const detail::PlanOutcome* q = detail::compacted_short(in, cpu, xcomp_bv, out, opt);
-    return detail::result(q ? detail::outcome(*q) : detail::compacted_general(in, cpu, xcomp_bv, out, opt));
-}
-inline ConvertResult to_standard_into(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out,
-                                      const ConvertOptions& opt) {
-    const detail::PlanOutcome* q = detail::standard_short(in, cpu, out, opt);
-    return detail::result(q ? detail::outcome(*q) : detail::standard_general(in, cpu, out, opt));
-}
-inline ConvertResult relayout_into(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                                   std::span<uint8_t> out, const ConvertOptions& opt) {
-    const detail::PlanOutcome* q = detail::relayout_short(in, from, to, target, out, opt);
-    return detail::result(q ? detail::outcome(*q) : detail::relayout_general(in, from, to, target, out, opt));
-}
 
 // One conversion fixed for many buffers of one shape (a VMM migrating every vCPU, a pipeline
 // over many cores): made once, then run() per buffer does only what depends on the bytes

@@ -73,7 +73,8 @@ inline AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu
             (f == Format::Compacted || !(xstate_bv & ~mask & ~(1ull << 63)))) [[likely]]
             return {bytes, f, xstate_bv, xcomp_bv, L};
     }
-    return detail::inspect_area_general(bytes, cpu, opt, notes);
+    const ReadOptions o = opt;   // a copy: the caller's options, whose address no call takes, stay in registers
+    return detail::inspect_area_general(bytes, cpu, o, notes);
 }
 // XSTATE_BV and XCOMP_BV as the header holds them, without judging them; zeros for an area
 // shorter than its header.

@@ -82,7 +82,10 @@ struct Layout {
 // Conversion plans into a model's layouts (lib/src/convert_plan.cpp).
 struct PlanCache;
 struct ConvertPlan;
-struct CallPlanHint;   // ops/convert_exec.hpp
+struct CallPlanHint;   // xsave/convert_into.hpp
+namespace detail {
+struct PlanOutcome;
+}
 
 // What a profile says about XSAVE: supported masks, features, per-component geometry.
 // Layouts are computed once per (format, mask) and cached.
@@ -150,7 +153,7 @@ private:
     // plans are owned by layouts_, which a copy shares, so a copied hint stays valid.
     struct alignas(64) Hints {
         std::array<detail::Learnt<const Layout*>, 2> inspected{};   // inspect_area's, per form
-        detail::Learnt<const ConvertPlan*> call_plan;               // the *_into forms' last plan
+        detail::Learnt<const detail::PlanOutcome*> call_plan;       // the *_into forms' last plan
     };
     mutable Hints hints_;
     friend struct CallPlanHint;

@@ -59,14 +59,6 @@ size_t sidecar_size(const Layout& T, unsigned bit) {
 }
 
 // Standard form: the mask the result holds.
-// Same CPU: what the input holds (a compacted area's XCOMP_BV is the XCR0 XSAVEC ran with).
-// Another CPU: its enabled XCR0, so A -> B -> A comes back at A's size.
-uint64_t default_standard_mask(const AreaView& in, const CpuModel& to, bool same_cpu) {
-    if (!same_cpu) return to.enabled_xcr0();
-    if (in.format == Format::Compacted) return (in.xcomp_bv & ~kCompactedBit) & to.supported_xcr0();
-    return in.layout->mask;
-}
-
 const std::vector<uint8_t>& from_side(const Sidecar& s, unsigned bit) {
     for (const SidecarComponent& c : s.components)
         if (c.bit == bit) return c.bytes;
@@ -263,45 +255,14 @@ ConvertResult compacted(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_
     return convert(in, cpu, cpu, cpu.compacted(xcomp_bv), opt, out);
 }
 
-// Standard form on the same CPU: the mask the result holds.
-uint64_t same_cpu_standard_mask(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt) {
-    return opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, cpu, true);
-}
-
 ConvertResult standard(const AreaView& in, const CpuModel& cpu, const ConvertOptions& opt, std::span<uint8_t>* out) {
-    return convert(in, cpu, cpu, cpu.standard(same_cpu_standard_mask(in, cpu, opt)), opt, out);
-}
-
-// relayout's target: which of `to`'s layouts, as a ConvertPlan::target_word.
-uint64_t relayout_target(const AreaView& in, const CpuModel& to, Format target, const ConvertOptions& opt) {
-    if (target == Format::Standard) return standard_word(opt.xcr0 ? *opt.xcr0 : default_standard_mask(in, to, false));
-    return (opt.xcomp_bv ? *opt.xcomp_bv : compute_xcomp_bv(in, to, {})) | kCompactedBit;
+    return convert(in, cpu, cpu, cpu.standard(detail::same_cpu_standard_mask(in, cpu, opt)), opt, out);
 }
 
 ConvertResult relaid(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                      const ConvertOptions& opt, std::span<uint8_t>* out) {
-    const uint64_t word = relayout_target(in, to, target, opt);
+    const uint64_t word = detail::relayout_word(in, to, target, opt);
     return convert(in, from, to, to.layout(target, word & ~kCompactedBit), opt, out);
-}
-
-// The per-call short paths at this CPU's vector width, picked on first use. Constant-initialized:
-// a call from another file's static initializer finds a kernel, not a null pointer.
-template <bool ToCompacted>
-const detail::PlanOutcome* pick_kernel(const AreaView& in, const CpuModel& from, const CpuModel& to, uint64_t target,
-                                       std::span<uint8_t> out, const ConvertOptions& opt);
-template <bool ToCompacted>
-constinit std::atomic<CallKernel> quick_kernel{pick_kernel<ToCompacted>};
-template <bool ToCompacted>
-const detail::PlanOutcome* pick_kernel(const AreaView& in, const CpuModel& from, const CpuModel& to, uint64_t target,
-                                       std::span<uint8_t> out, const ConvertOptions& opt) {
-    const CallKernel k = call_kernel(ToCompacted);
-    quick_kernel<ToCompacted>.store(k, std::memory_order_relaxed);
-    return k(in, from, to, target, out, opt);
-}
-template <bool ToCompacted>
-[[gnu::always_inline]] inline const detail::PlanOutcome* quick(const AreaView& in, const CpuModel& from, const CpuModel& to,
-                                                               uint64_t target, std::span<uint8_t> out, const ConvertOptions& opt) {
-    return quick_kernel<ToCompacted>.load(std::memory_order_relaxed)(in, from, to, target, out, opt);
 }
 
 // A result written into the caller's buffer, as the inline callers take it (`bytes` is empty).
@@ -324,30 +285,15 @@ ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel&
 
 namespace detail {
 
-const PlanOutcome* compacted_short(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                                   const ConvertOptions& opt) {
-    return quick<true>(in, cpu, cpu, xcomp_bv | kCompactedBit, out, opt);
+IntoResult general_into(const CallArgs& a) {
+    const Format f = (a.target_word & kCompactedBit) ? Format::Compacted : Format::Standard;
+    const AreaView in{{a.p, a.n}, a.format, a.xstate_bv, a.xcomp_bv, a.layout};
+    std::span<uint8_t> out{a.out, a.out_size};
+    return into_result(convert(in, *a.from, *a.to, a.to->layout(f, a.target_word & ~kCompactedBit), *a.opt, &out));
 }
-const PlanOutcome* standard_short(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
-    return quick<false>(in, cpu, cpu, standard_word(same_cpu_standard_mask(in, cpu, opt)), out, opt);
-}
-const PlanOutcome* relayout_short(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                                  std::span<uint8_t> out, const ConvertOptions& opt) {
-    const uint64_t word = relayout_target(in, to, target, opt);
-    if (target == Format::Compacted) return quick<true>(in, from, to, word, out, opt);
-    return quick<false>(in, from, to, word, out, opt);
-}
-
-IntoResult compacted_general(const AreaView& in, const CpuModel& cpu, uint64_t xcomp_bv, std::span<uint8_t> out,
-                             const ConvertOptions& opt) {
-    return into_result(compacted(in, cpu, xcomp_bv, opt, &out));
-}
-IntoResult standard_general(const AreaView& in, const CpuModel& cpu, std::span<uint8_t> out, const ConvertOptions& opt) {
-    return into_result(standard(in, cpu, opt, &out));
-}
-IntoResult relayout_general(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
-                            std::span<uint8_t> out, const ConvertOptions& opt) {
-    return into_result(relaid(in, from, to, target, opt, &out));
+uint64_t relayout_compacted_word(std::span<const uint8_t> bytes, Format format, uint64_t xstate_bv, uint64_t xcomp_bv,
+                                 const Layout* layout, const CpuModel& to) {
+    return compute_xcomp_bv(AreaView{bytes, format, xstate_bv, xcomp_bv, layout}, to, {}) | kCompactedBit;
 }
 
 } // namespace detail

@@ -10,32 +10,8 @@
 
 namespace xsave {
 
-// What a conversion reads from the input's bytes, besides the header words.
-struct ByteFacts {
-    uint64_t use;        // XSTATE_BV after the MXCSR rules: the plan's key
-    uint32_t mxcsr;
-    bool mxcsr_saved;    // the input holds MXCSR (and MXCSR_MASK)
-};
-
-inline bool xmm_all_zero(const uint8_t* p) {
-    for (uint32_t i = kXmm; i < kXmmEnd; i += 8)
-        if (load_le(p + i, 8)) return false;
-    return true;
-}
-
-[[gnu::always_inline]] inline ByteFacts read_facts(Format source, uint64_t xstate_bv, const uint8_t* p, bool to_compacted) {
-    // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
-    const bool saved = source == Format::Standard || (xstate_bv & 2);
-    const uint32_t mxcsr = saved ? uint32_t(load_le(p + kMxcsrOffset, 4)) : kMxcsrInit;
-    uint64_t use = xstate_bv;
-    // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
-    if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
-    // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
-    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
-    if (!to_compacted && source == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit && xmm_all_zero(p))
-        use &= ~uint64_t(2);
-    return {use, mxcsr, saved};
-}
+using detail::ByteFacts;
+using detail::read_facts;
 
 // FCW, MXCSR and MXCSR_MASK over the plan's runs (unless a sidecar gave them or the runs
 // copied them as they are), then the header: with W-byte moves in the short path's kernels
@@ -98,22 +74,6 @@ inline bool plan_takes(uint64_t droppable, const ConvertPlan* plan, const ByteFa
     return plan && plan->key.use == f.use && !(plan->lossy & ~droppable);
 }
 
-// The plan the per-call short path last ran into a model: checked before its by_target slot,
-// which needs the plan cache and a hash of the key.
-struct CallPlanHint {
-    static const ConvertPlan* get(const CpuModel& to) { return to.hints_.call_plan.v.load(std::memory_order_acquire); }
-    static void set(const CpuModel& to, const ConvertPlan* p) { to.hints_.call_plan.v.store(p, std::memory_order_release); }
-};
-
-// The per-call short path of to_compacted_into, to_standard_into and relayout_into: the plan
-// in the target model's by_target slot, when it is for this source layout, this target layout (`target`: its
-// ConvertPlan::target_word) and this in-use set, and the call needs nothing rare (a sidecar, a
-// loss the options do not allow or that a sidecar receives, trailing bytes, a small output).
-// No layout lookup: `target` names the layout. Writes the result and returns its plan, or null
-// for the general path (ops/convert_short.cpp: one per vector width and target form).
-using CallKernel = const detail::PlanOutcome* (*)(const AreaView& in, const CpuModel& from, const CpuModel& to,
-                                                  uint64_t target, std::span<uint8_t> out, const ConvertOptions& opt);
-CallKernel call_kernel(bool to_compacted);
 
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {

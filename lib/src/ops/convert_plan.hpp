@@ -28,31 +28,17 @@ constexpr uint32_t kZeroRun = ~0u;   // PlanRun::src of a zero run
 // Legacy region (3 runs), two per extended component (gap, component), the tail.
 constexpr unsigned kMaxPlanRuns = 3 + 2 * 61 + 1;
 
-struct PlanKey {
-    uint64_t source = 0;              // LayoutId of the source layout
-    const Layout* target = nullptr;   // owned by the model holding the cache
-    uint64_t use = 0;                 // XSTATE_BV after the MXCSR rules, before drops
-    uint64_t side = 0;                // components a sidecar puts back
-    bool operator==(const PlanKey&) const = default;
-};
+using detail::PlanKey;
 
 // The outcome's fields: `layout` is key.target; lossy are in-use components the target cannot
 // take as they are; xstate_bv and xcomp_bv are the result's header words (XSTATE_BV without
 // lossy); body is its bytes before any trailing bytes.
 struct ConvertPlan : detail::PlanOutcome {
-    PlanKey key;
-    // Which of its model's layouts the target is: its mask, with bit 63 set when compacted
-    // (the model keeps one layout per form and mask).
-    uint64_t target_word = 0;
     std::array<uint8_t, 64> header{};   // bytes 512..575 of the result: the two words, then zeros
     bool fcw_init = false;       // x87 in init state: FCW is 0x037F
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
     bool mxcsr_copied = false;   // the runs copy MXCSR and MXCSR_MASK as the result holds them
     bool patch_legacy = false;   // FCW or MXCSR/MXCSR_MASK are stored over the runs
-    // The result is the input's bytes [0, 512) and [576, body) as they are, under the header
-    // {key.use, xcomp_bv}: nothing dropped, patched or zeroed (every component in use, at the
-    // same offsets). The short paths then copy at offsets that need no load from the plan.
-    bool whole = false;
     uint8_t count = 0;
     // Writes the runs (ops/plan_runs.hpp: vector moves for this CPU).
     void (*write)(const PlanRun*, const PlanRun*, uint8_t*, const uint8_t*) = nullptr;
@@ -61,8 +47,7 @@ struct ConvertPlan : detail::PlanOutcome {
 
 // XCOMP_BV of an area in layout L: 0 in standard form.
 inline uint64_t xcomp_of(const Layout& L) { return L.format == Format::Compacted ? L.mask | kCompactedBit : 0; }
-// target_word of the standard layout for `mask` (which always holds bits 0 and 1).
-inline uint64_t standard_word(uint64_t mask) { return (mask | 3) & ~kCompactedBit; }
+using detail::standard_word;
 // ConvertPlan::target_word of a plan into T.
 inline uint64_t target_word_of(const Layout& T) { return T.mask | (T.format == Format::Compacted ? kCompactedBit : 0); }
 // Bytes of a result in layout T, before any trailing bytes.

@@ -62,35 +62,39 @@ template <unsigned W>
 
 namespace {
 
+// The per-call short path of to_compacted_into, to_standard_into and relayout_into: the plan
+// the target model last ran, else the one in its by_target slot, when it is for this source
+// layout, this target layout (`target`: its target_word) and this in-use set, and the call
+// needs nothing rare (a sidecar, a loss the options do not allow or that a sidecar receives,
+// trailing bytes, a small output). No layout lookup: `target` names the layout.
 template <unsigned W, bool ToC>
-[[gnu::always_inline]] inline const detail::PlanOutcome* call_quick(const AreaView& in, const CpuModel& from,
-                                                                    const CpuModel& to, uint64_t target,
-                                                                    std::span<uint8_t> out, const ConvertOptions& opt,
+[[gnu::always_inline]] inline const detail::PlanOutcome* call_quick(const uint8_t* p, size_t n, uint64_t xstate_bv,
+                                                                    const Layout& S, uint64_t target, uint8_t* out,
+                                                                    size_t out_size, Format format, const CpuModel& to,
+                                                                    const ConvertOptions& opt, const CpuModel& from,
                                                                     CallRunsFn runs) {
-    const Layout& S = *in.layout;
-    const uint8_t* p = in.bytes.data();
-    if (opt.sidecar_in || in.bytes.size() != S.total_size || (in.xstate_bv & ~S.mask)) return nullptr;
-    const ByteFacts f = read_facts(in.format, in.xstate_bv, p, ToC);
+    if (opt.sidecar_in || n != S.total_size || (xstate_bv & ~S.mask)) return nullptr;
+    const ByteFacts f = read_facts(format, xstate_bv, p, ToC);
     const auto fits = [&](const ConvertPlan* c) {
         return c && c->key.source == S.id.value && c->target_word == target && c->key.use == f.use;
     };
-    const ConvertPlan* plan = CallPlanHint::get(to);
+    const ConvertPlan* plan = static_cast<const ConvertPlan*>(CallPlanHint::get(to));
     if (!fits(plan)) [[unlikely]] {
         plan = by_target_plan(to, S.id.value, target, f.use);
         if (!fits(plan)) return nullptr;
         CallPlanHint::set(to, plan);
     }
-    if (plan->key.side || out.size() < plan->body) [[unlikely]]
+    if (plan->key.side || out_size < plan->body) [[unlikely]]
         return nullptr;
     // Drops by --drop supervisor are the general path's.
     if (plan->lossy && (opt.sidecar_out || (plan->lossy & ~opt.drop))) [[unlikely]]
         return nullptr;
     // A whole plan at offsets known here: the copies' addresses do not wait on the plan's runs.
     if (plan->whole) [[likely]] {
-        vec::write_whole<W>(out.data(), p, plan->body, f.use, plan->xcomp_bv);
+        vec::write_whole<W>(out, p, plan->body, f.use, plan->xcomp_bv);
         return plan;
     }
-    return runs(plan, p, out.data(), f, &from);
+    return runs(plan, p, out, f, &from);
 }
 
 // Items converted before the first one the short path does not take (`plan` may be null).
@@ -155,11 +159,19 @@ template <unsigned W, Format Src, bool ToC>
         write_plan<W>(*plan, p, o, f, *from);                                                                   \
         return plan;                                                                                            \
     }                                                                                                           \
+    ATTR void whole_##W(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {           \
+        vec::write_whole<W>(o, p, body, use, xcomp);                                                            \
+    }                                                                                                           \
     template <bool ToC>                                                                                         \
-    ATTR const detail::PlanOutcome* call_quick_##W(const AreaView& in, const CpuModel& from, const CpuModel& to, \
-                                                   uint64_t target, std::span<uint8_t> out,                     \
-                                                   const ConvertOptions& opt) {                                 \
-        return call_quick<W, ToC>(in, from, to, target, out, opt, call_runs_##W);                               \
+    ATTR const detail::PlanOutcome* call_quick_##W(const uint8_t* p, size_t n, uint64_t xstate_bv, const Layout* S, \
+                                                   uint64_t target, uint8_t* out, size_t out_size, Format format, \
+                                                   uint64_t xcomp_bv, const CpuModel* to, const ConvertOptions* opt, \
+                                                   const CpuModel* from, detail::CallArgs* declined) {          \
+        if (auto* q = call_quick<W, ToC>(p, n, xstate_bv, *S, target, out, out_size, format, *to, *opt, *from,   \
+                                         call_runs_##W))                                                        \
+            return q;                                                                                           \
+        *declined = {p, n, xstate_bv, xcomp_bv, S, format, target, out, out_size, to, from, opt};               \
+        return nullptr;                                                                                         \
     }
 XSAVE_SHORT_KERNELS(16, )
 XSAVE_SHORT_KERNELS(32, XSAVE_WITH_AVX2)
@@ -187,7 +199,16 @@ ManyKernel many_kernel(Format source, bool to_compacted) {
     });
 }
 
+void pick_whole(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {
+    const detail::WholeFn f = at_this_width<detail::WholeFn>(whole_16, whole_32, whole_64);
+    detail::whole_writer.store(f, std::memory_order_relaxed);
+    f(o, p, body, use, xcomp);
+}
+
 } // namespace
+
+// Constant-initialized: a call from another file's static initializer finds a function.
+constinit std::atomic<detail::WholeFn> detail::whole_writer{pick_whole};
 
 Converter::QuickFn ConverterKernels::quick_for(const Converter& c) {
     if (c.opt_.sidecar_in) return not_taken;
@@ -196,10 +217,20 @@ Converter::QuickFn ConverterKernels::quick_for(const Converter& c) {
     });
 }
 
-CallKernel call_kernel(bool to_compacted) {
-    if (to_compacted) return at_this_width<CallKernel>(call_quick_16<true>, call_quick_32<true>, call_quick_64<true>);
-    return at_this_width<CallKernel>(call_quick_16<false>, call_quick_32<false>, call_quick_64<false>);
+namespace {
+// The per-call paths at this CPU's vector width, picked on first use.
+template <bool ToC>
+const detail::PlanOutcome* pick_call(const uint8_t* p, size_t n, uint64_t xstate_bv, const Layout* S, uint64_t target,
+                                     uint8_t* out, size_t out_size, Format format, uint64_t xcomp_bv, const CpuModel* to,
+                                     const ConvertOptions* opt, const CpuModel* from, detail::CallArgs* declined) {
+    const detail::CallFn f = at_this_width<detail::CallFn>(call_quick_16<ToC>, call_quick_32<ToC>, call_quick_64<ToC>);
+    detail::call_into[ToC].store(f, std::memory_order_relaxed);
+    return f(p, n, xstate_bv, S, target, out, out_size, format, xcomp_bv, to, opt, from, declined);
 }
+} // namespace
+
+// Constant-initialized: a call from another file's static initializer finds a function.
+constinit std::atomic<detail::CallFn> detail::call_into[2]{pick_call<false>, pick_call<true>};
 
 void Converter::run_many(std::span<ConvertItem> items, size_t first_number) const {
     const ManyKernel kernel = many_kernel(source_->format, target_->format == Format::Compacted);
