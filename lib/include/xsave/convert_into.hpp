@@ -187,9 +187,7 @@ template <bool ToCompacted>
     whole_writer.load(std::memory_order_relaxed)(out.data(), p, q->body, use, q->xcomp_bv);
     return q;
 }
-} // namespace detail
 
-namespace detail {
 // whole_inline, else the out-of-line paths.
 template <bool ToCompacted>
 [[gnu::always_inline]] inline ConvertResult into(const AreaView& in, const CpuModel& from, const CpuModel& to,

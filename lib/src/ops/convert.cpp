@@ -58,7 +58,6 @@ size_t sidecar_size(const Layout& T, unsigned bit) {
     return bit == 0 ? kX87End : bit == 1 ? kSseSidecarSize : T.size[bit];
 }
 
-// Standard form: the mask the result holds.
 const std::vector<uint8_t>& from_side(const Sidecar& s, unsigned bit) {
     for (const SidecarComponent& c : s.components)
         if (c.bit == bit) return c.bytes;
