@@ -90,18 +90,19 @@ template <unsigned W>
     if (i < n) put_zero<W>(d + n - W);
 }
 
-// A plan's `whole` result: the legacy region and [576, body) at offsets known here (no load
-// from the plan before the copies), then the header {xstate_bv, xcomp_bv} and zeros, stored
-// after the copies (which may have covered it) as whole vectors.
+// A plan's `whole` result: the header {xstate_bv, xcomp_bv} and zeros as whole vectors, then
+// the legacy region and [576, body) at offsets known here (no load from the plan before the
+// copies). The header goes first (no copy covers it): its two words are then dead during the
+// copies, and the out-of-line writer saves no register (0.7-1.1 ns a call at 576-832 bytes).
 template <unsigned W>
 [[gnu::always_inline]] inline void write_whole(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t xstate_bv,
                                                uint64_t xcomp_bv) {
-    for (unsigned i = 0; i < kHeaderOffset; i += W) move<W>(o + i, p + i);
-    if (body > kExtendedOffset) copy_run<W>(o + kExtendedOffset, p + kExtendedOffset, body - kExtendedOffset);
     typename Words<W>::type h{};
     h[0] = xstate_bv, h[1] = xcomp_bv;
     *reinterpret_cast<typename Words<W>::type*>(o + kHeaderOffset) = h;
     for (unsigned i = W; i < kExtendedOffset - kHeaderOffset; i += W) put_zero<W>(o + kHeaderOffset + i);
+    for (unsigned i = 0; i < kHeaderOffset; i += W) move<W>(o + i, p + i);
+    if (body > kExtendedOffset) copy_run<W>(o + kExtendedOffset, p + kExtendedOffset, body - kExtendedOffset);
 }
 
 template <unsigned W>
