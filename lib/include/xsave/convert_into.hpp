@@ -63,7 +63,10 @@ struct IntoResult {
     uint64_t xstate_bv = 0, xcomp_bv = 0, dropped = 0, restored = 0;
     size_t trailing = 0;
 };
-// A call whole_inline did not take, as the general path (ops/convert.cpp) reads it.
+// A call whole_inline did not take, as the short path (ops/convert_short.cpp) and the general
+// path (ops/convert.cpp) read it. Built only on that path, so the inline path keeps the view's
+// fields in registers: the view itself, once its address is taken, is kept in memory; and
+// thirteen arguments (seven pushed) cost the caller its frame pointer and spilled its loop.
 struct CallArgs {
     const uint8_t* p;
     size_t n;
@@ -79,17 +82,12 @@ struct CallArgs {
 IntoResult general_into(const CallArgs& a);
 // The short path (ops/convert_short.cpp, call_quick) at this CPU's vector width, [to
 // compacted]: writes a result whose plan the target model holds and returns the plan, else
-// fills *declined for general_into and returns null. The view's fields as arguments, in
-// registers: a view passed by reference or by value makes the inline path keep it in memory
-// (stored as words and read back as vectors, a stalled load each); and after the call the
-// inline path needs none of them, so it keeps no value live across it.
-using CallFn = const PlanOutcome* (*)(const uint8_t* p, size_t n, uint64_t xstate_bv, const Layout* source,
-                                      uint64_t target_word, uint8_t* out, size_t out_size, Format format,
-                                      uint64_t xcomp_bv, const CpuModel* to, const ConvertOptions* opt,
-                                      const CpuModel* from, CallArgs* declined);
+// null (for general_into). The fields its checks start from come in registers as well.
+using CallFn = const PlanOutcome* (*)(const uint8_t* p, uint64_t xstate_bv, const Layout* source, uint64_t target_word,
+                                      const CpuModel* to, const CallArgs& a);
 extern std::atomic<CallFn> call_into[2];
 // relayout's compacted target when the options give no XCOMP_BV (compute_xcomp_bv's default),
-// as a target_word. The view's fields, for the reason given for CallFn.
+// as a target_word. The view's fields, not the view (see CallArgs).
 uint64_t relayout_compacted_word(std::span<const uint8_t> bytes, Format format, uint64_t xstate_bv, uint64_t xcomp_bv,
                                  const Layout* layout, const CpuModel& to);
 
@@ -194,11 +192,11 @@ template <bool ToCompacted>
                                                  uint64_t target_word, std::span<uint8_t> out, const ConvertOptions& opt) {
     if (const PlanOutcome* q = whole_inline<ToCompacted>(in, to, target_word, out, opt)) [[likely]]
         return result(outcome(*q));
-    CallArgs declined;
-    const PlanOutcome* q = call_into[ToCompacted].load(std::memory_order_relaxed)(
-        in.bytes.data(), in.bytes.size(), in.xstate_bv, in.layout, target_word, out.data(), out.size(), in.format,
-        in.xcomp_bv, &to, &opt, &from, &declined);
-    return result(q ? outcome(*q) : general_into(declined));
+    const CallArgs a{in.bytes.data(), in.bytes.size(), in.xstate_bv, in.xcomp_bv, in.layout, in.format,
+                     target_word, out.data(), out.size(), &to, &from, &opt};
+    const PlanOutcome* q = call_into[ToCompacted].load(std::memory_order_relaxed)(in.bytes.data(), in.xstate_bv, in.layout,
+                                                                                  target_word, &to, a);
+    return result(q ? outcome(*q) : general_into(a));
 }
 } // namespace detail
 

@@ -163,15 +163,10 @@ template <unsigned W, Format Src, bool ToC>
         vec::write_whole<W>(o, p, body, use, xcomp);                                                            \
     }                                                                                                           \
     template <bool ToC>                                                                                         \
-    ATTR const detail::PlanOutcome* call_quick_##W(const uint8_t* p, size_t n, uint64_t xstate_bv, const Layout* S, \
-                                                   uint64_t target, uint8_t* out, size_t out_size, Format format, \
-                                                   uint64_t xcomp_bv, const CpuModel* to, const ConvertOptions* opt, \
-                                                   const CpuModel* from, detail::CallArgs* declined) {          \
-        if (auto* q = call_quick<W, ToC>(p, n, xstate_bv, *S, target, out, out_size, format, *to, *opt, *from,   \
-                                         call_runs_##W))                                                        \
-            return q;                                                                                           \
-        *declined = {p, n, xstate_bv, xcomp_bv, S, format, target, out, out_size, to, from, opt};               \
-        return nullptr;                                                                                         \
+    ATTR const detail::PlanOutcome* call_quick_##W(const uint8_t* p, uint64_t xstate_bv, const Layout* S,         \
+                                                   uint64_t target, const CpuModel* to, const detail::CallArgs& a) { \
+        return call_quick<W, ToC>(p, a.n, xstate_bv, *S, target, a.out, a.out_size, a.format, *to, *a.opt, *a.from, \
+                                  call_runs_##W);                                                               \
     }
 XSAVE_SHORT_KERNELS(16, )
 XSAVE_SHORT_KERNELS(32, XSAVE_WITH_AVX2)
@@ -220,12 +215,11 @@ Converter::QuickFn ConverterKernels::quick_for(const Converter& c) {
 namespace {
 // The per-call paths at this CPU's vector width, picked on first use.
 template <bool ToC>
-const detail::PlanOutcome* pick_call(const uint8_t* p, size_t n, uint64_t xstate_bv, const Layout* S, uint64_t target,
-                                     uint8_t* out, size_t out_size, Format format, uint64_t xcomp_bv, const CpuModel* to,
-                                     const ConvertOptions* opt, const CpuModel* from, detail::CallArgs* declined) {
+const detail::PlanOutcome* pick_call(const uint8_t* p, uint64_t xstate_bv, const Layout* S, uint64_t target,
+                                     const CpuModel* to, const detail::CallArgs& a) {
     const detail::CallFn f = at_this_width<detail::CallFn>(call_quick_16<ToC>, call_quick_32<ToC>, call_quick_64<ToC>);
     detail::call_into[ToC].store(f, std::memory_order_relaxed);
-    return f(p, n, xstate_bv, S, target, out, out_size, format, xcomp_bv, to, opt, from, declined);
+    return f(p, xstate_bv, S, target, to, a);
 }
 } // namespace
 
