@@ -21,6 +21,9 @@ struct ReadOptions {
     // A 32-bit process's area: FIP/FDP are offsets with FCS/FDS selectors, XMM0-7 only.
     bool legacy32 = false;
 };
+// The default options, as an object: a default argument of `{}` is a temporary that GCC stores
+// on every call of an inlined inspect_area whose general path reads it.
+inline constexpr ReadOptions kNoReadOptions{};
 
 // An area in the caller's buffer, as read_image would read it, without a copy.
 struct AreaView {
@@ -57,7 +60,7 @@ AreaView inspect_area_general(std::span<const uint8_t> bytes, const CpuModel& cp
 // (when given) receives how the layout was chosen. No allocation unless a note is made.
 // Inline: an area of the layout the model last chose for its form is checked here, with no
 // lookup or call (on a per-call conversion of 576 bytes those cost as much as the copy).
-inline AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = {},
+inline AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt = kNoReadOptions,
                              std::vector<std::string>* notes = nullptr) {
     if (bytes.size() >= kXcompBvOffset + 8) [[likely]] {
         uint64_t xstate_bv, xcomp_bv;
