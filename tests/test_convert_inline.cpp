@@ -219,3 +219,38 @@ TEST_CASE("the *_into forms' inline path leaves to the other paths every call it
     auto out = poisoned(2440 + 64);
     same_as_allocating(whole, to_compacted_into(v, genoa, 0x2E7, out), out);
 }
+
+TEST_CASE("the *_into forms' short path leaves trailing bytes and small buffers to the general path") {
+    // AVX not in use: the plan zeroes its region, so it is not whole and the inline path declines
+    // every call; from the second call the short path takes them. Its checks must read the
+    // input's size and the output's each for itself.
+    CpuModel genoa(testing::genoa());
+    const auto s = random_standard_state(genoa, 0x7, 95, {.xstate_bv = 0x3});
+    const ConvertResult want = to_compacted(inspect_area(s, genoa, {0x7}), genoa, 0x7);
+    REQUIRE(want.bytes.size() == 832);
+    for (int i = 0; i < 3; ++i) {   // the general path, then the short path
+        auto out = poisoned(832 + 64);
+        same_as_allocating(want, to_compacted_into(inspect_area(s, genoa, {0x7}), genoa, 0x7, out), out);
+    }
+    auto padded = s;
+    padded.resize(832 + 64, 0);
+    SECTION("zero trailing bytes, into an output of the layout's size: reported") {
+        std::vector<uint8_t> out(832, 0xA5);
+        const ConvertResult r = to_compacted_into(inspect_area(padded, genoa, {0x7}), genoa, 0x7, out);
+        CHECK(r.size == 832);
+        CHECK(r.trailing == 64);
+        CHECK(std::equal(want.bytes.begin(), want.bytes.end(), out.begin()));
+    }
+    SECTION("non-zero trailing bytes, into an output of the layout's size: refused") {
+        padded.back() = 7;
+        std::vector<uint8_t> out(832, 0xA5);
+        CHECK_THROWS_WITH(to_compacted_into(inspect_area(padded, genoa, {0x7}), genoa, 0x7, out),
+                          Catch::Contains("--keep-trailing"));
+    }
+    SECTION("an output one byte short of the result: an error naming the size, the buffer untouched") {
+        std::vector<uint8_t> small(831, 0xA5);
+        CHECK_THROWS_WITH(to_compacted_into(inspect_area(padded, genoa, {0x7}), genoa, 0x7, small),
+                          "output buffer of 831 bytes; the compacted result needs 832");
+        CHECK(std::all_of(small.begin(), small.end(), [](uint8_t b) { return b == 0xA5; }));
+    }
+}
