@@ -260,8 +260,7 @@ ConvertResult standard(const AreaView& in, const CpuModel& cpu, const ConvertOpt
 
 ConvertResult relaid(const AreaView& in, const CpuModel& from, const CpuModel& to, Format target,
                      const ConvertOptions& opt, std::span<uint8_t>* out) {
-    const uint64_t word = detail::relayout_word(in, to, target, opt);
-    return convert(in, from, to, to.layout(target, word & ~kCompactedBit), opt, out);
+    return convert(in, from, to, layout_of_word(to, detail::relayout_word(in, to, target, opt)), opt, out);
 }
 
 // A result written into the caller's buffer, as the inline callers take it (`bytes` is empty).
@@ -285,10 +284,9 @@ ConvertResult relayout(const AreaView& in, const CpuModel& from, const CpuModel&
 namespace detail {
 
 IntoResult general_into(const CallArgs& a) {
-    const Format f = (a.target_word & kCompactedBit) ? Format::Compacted : Format::Standard;
     const AreaView in{{a.p, a.n}, a.format, a.xstate_bv, a.xcomp_bv, a.layout};
     std::span<uint8_t> out{a.out, a.out_size};
-    return into_result(convert(in, *a.from, *a.to, a.to->layout(f, a.target_word & ~kCompactedBit), *a.opt, &out));
+    return into_result(convert(in, *a.from, *a.to, layout_of_word(*a.to, a.target_word), *a.opt, &out));
 }
 uint64_t relayout_compacted_word(std::span<const uint8_t> bytes, Format format, uint64_t xstate_bv, uint64_t xcomp_bv,
                                  const Layout* layout, const CpuModel& to) {

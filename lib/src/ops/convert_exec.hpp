@@ -74,7 +74,6 @@ inline bool plan_takes(uint64_t droppable, const ConvertPlan* plan, const ByteFa
     return plan && plan->key.use == f.use && !(plan->lossy & ~droppable);
 }
 
-
 // Converter's short path for one buffer (ops/convert_short.cpp).
 struct ConverterKernels {
     // A buffer whose plan is not whole: in a function of its own (`runs`), so that quick()

@@ -50,6 +50,10 @@ inline uint64_t xcomp_of(const Layout& L) { return L.format == Format::Compacted
 using detail::standard_word;
 // ConvertPlan::target_word of a plan into T.
 inline uint64_t target_word_of(const Layout& T) { return T.mask | (T.format == Format::Compacted ? kCompactedBit : 0); }
+// The layout of `to` that a target_word names (target_word_of's inverse).
+inline const Layout& layout_of_word(const CpuModel& to, uint64_t word) {
+    return to.layout(word & kCompactedBit ? Format::Compacted : Format::Standard, word & ~kCompactedBit);
+}
 // Bytes of a result in layout T, before any trailing bytes.
 inline uint32_t body_of(const Layout& T) { return std::max<uint32_t>(T.total_size, kExtendedOffset); }
 
