@@ -79,20 +79,32 @@ TEST_CASE("the *_into forms' inline path gives the general path's bytes and fiel
                 CAPTURE(mask, format_name(from), int(c));
                 CpuModel genoa(testing::genoa());
                 // MXCSR 0x1FA0 with XMM0-15 zero: XSTATE_BV[1] only carried MXCSR, and standard form
-                // reports SSE initial (another plan). Reserved header bytes 24..63 set in a
-                // standard input: the result's are zero.
+                // reports SSE initial (another plan). Not so when only XMM0's low half is zero (the
+                // half the inline check reads), or only that half, XMM0's high half or XMM15's high
+                // half is not (the first and last the out-of-line check reads). Reserved header
+                // bytes 24..63 set in a standard input: the result's are zero.
+                enum class Xmm { Random, Zero, Xmm0LowZero, OnlyXmm0LowNonZero, OnlyFirstNonZero, OnlyLastNonZero };
                 struct Case {
                     uint32_t mxcsr;
-                    bool xmm_zero, reserved;
+                    Xmm xmm;
+                    bool reserved;
                 };
-                const Case cases[] = {{0x1F80, false, false}, {0x1FA0, false, false}, {0x1F80, false, false},
-                                      {0x1FA0, true, false},  {0x1F80, false, true},  {0x1F80, false, false},
-                                      {0x1F80, false, false}};
+                const Case cases[] = {{0x1F80, Xmm::Random, false}, {0x1FA0, Xmm::Random, false},
+                                      {0x1F80, Xmm::Random, false}, {0x1FA0, Xmm::Zero, false},
+                                      {0x1F80, Xmm::Random, true},  {0x1F80, Xmm::Random, false},
+                                      {0x1F80, Xmm::Random, false}, {0x1FA0, Xmm::Xmm0LowZero, false},
+                                      {0x1FA0, Xmm::OnlyXmm0LowNonZero, false}, {0x1FA0, Xmm::OnlyFirstNonZero, false},
+                                      {0x1FA0, Xmm::OnlyLastNonZero, false}};
                 for (size_t k = 0; k < std::size(cases); ++k) {
                     CAPTURE(k);
                     auto st = random_standard_state(genoa, mask, 70 + k, {.xstate_bv = mask});
                     store_le(&st[kMxcsrOffset], cases[k].mxcsr, 4);
-                    if (cases[k].xmm_zero) std::memset(&st[kXmmSpan.offset], 0, kXmmSpan.size);
+                    if (cases[k].xmm == Xmm::Xmm0LowZero) std::memset(&st[kXmmSpan.offset], 0, 8);
+                    if (cases[k].xmm != Xmm::Random && cases[k].xmm != Xmm::Xmm0LowZero)
+                        std::memset(&st[kXmmSpan.offset], 0, kXmmSpan.size);
+                    if (cases[k].xmm == Xmm::OnlyXmm0LowNonZero) st[kXmmSpan.offset] = 0x40;
+                    if (cases[k].xmm == Xmm::OnlyFirstNonZero) st[kXmmSpan.offset + 8] = 0x40;
+                    if (cases[k].xmm == Xmm::OnlyLastNonZero) st[kXmmSpan.end() - 1] = 0x40;
                     auto s = from == Format::Compacted ? to_compacted(inspect_area(st, genoa, {mask}), genoa, mask).bytes : st;
                     if (cases[k].reserved && from == Format::Standard) std::memset(&s[kXcompBvOffset + 16], 0x5A, 40);
                     const AreaView v = inspect_area(s, genoa, {mask});
@@ -101,7 +113,7 @@ TEST_CASE("the *_into forms' inline path gives the general path's bytes and fiel
                     CHECK(want.bytes.size() == (c == InlineCall::RelayoutDefault && from == Format::Compacted ? 2440 : shape.second));
                     CHECK(load_le(&want.bytes[kXcompBvOffset + 8], 8) == 0);
                     CHECK(load_le(&want.bytes[kXcompBvOffset + 48], 8) == 0);
-                    if (cases[k].xmm_zero && from == Format::Compacted && !into_compacted(c, from))
+                    if (cases[k].xmm == Xmm::Zero && from == Format::Compacted && !into_compacted(c, from))
                         CHECK(want.xstate_bv == (mask & ~uint64_t(2)));
                     else
                         CHECK(want.xstate_bv == mask);

@@ -141,8 +141,9 @@ struct ByteFacts {
     bool mxcsr_saved;    // the input holds MXCSR (and MXCSR_MASK)
 };
 
-inline bool xmm_all_zero(const uint8_t* p) {
-    for (uint32_t i = kXmmSpan.offset; i < kXmmSpan.end(); i += 8)
+// XMM0-15 past XMM0's low half, out of line: read_facts' inline check reads that half first.
+[[gnu::noinline]] inline bool xmm_rest_zero(const uint8_t* p) {
+    for (uint32_t i = kXmmSpan.offset + 8; i < kXmmSpan.end(); i += 8)
         if (load_le(p + i, 8)) return false;
     return true;
 }
@@ -155,9 +156,12 @@ inline bool xmm_all_zero(const uint8_t* p) {
     // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
     if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
     // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
-    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
-    if (!to_compacted && source == Format::Compacted && (use & 2) && mxcsr != kMxcsrInit && xmm_all_zero(p))
-        use &= ~uint64_t(2);
+    // carries MXCSR regardless, and XSAVE reports such XMM state as initial. One branch for the
+    // three conditions, and XMM0's low half read inline: every condition a branch of its own,
+    // and the loop inline, cost compacted -> standard 0.6 ns a call at 576 bytes.
+    if (!to_compacted && source == Format::Compacted &&
+        ((use >> 1) & (mxcsr != kMxcsrInit) & !load_le(p + kXmmSpan.offset, 8))) [[unlikely]]
+        if (xmm_rest_zero(p)) use &= ~uint64_t(2);
     return {use, mxcsr, saved};
 }
 
