@@ -141,18 +141,21 @@ struct ByteFacts {
     bool mxcsr_saved;    // the input holds MXCSR (and MXCSR_MASK)
 };
 
-// XMM0-15 past XMM0's low half, which read_facts reads first.
-inline bool xmm_rest_zero(const uint8_t* p) {
-    for (uint32_t i = kXmmSpan.offset + 8; i < kXmmSpan.end(); i += 8)
+// Whether the area's bytes from `from` to the end of XMM15 are all zero.
+inline bool xmm_zero_from(const uint8_t* p, uint32_t from) {
+    for (uint32_t i = from; i < kXmmSpan.end(); i += 8)
         if (load_le(p + i, 8)) return false;
     return true;
 }
-// The same, out of line: inlined into a caller's loop, GCC saved its registers on the stack.
-[[gnu::noinline]] inline bool xmm_rest_zero_call(const uint8_t* p) { return xmm_rest_zero(p); }
+// Past XMM0's low half, out of line: inlined into a caller's loop, GCC saved its registers on
+// the stack.
+[[gnu::noinline]] inline bool xmm_rest_zero_call(const uint8_t* p) { return xmm_zero_from(p, kXmmSpan.offset + 8); }
 
-// InCaller: inlined into the caller of an *_into form. Elsewhere (the out-of-line kernels) the
-// XMM check stays inline: a call made them save six registers and realign the stack on every
-// buffer (standard_plan/576 6.0 -> 6.8 ns).
+// InCaller: inlined into the caller of an *_into form, where the MXCSR rule below is one branch
+// with XMM0's low half read inline and the rest out of line. The out-of-line kernels keep the
+// plain form: there a call made them save six registers and realign the stack on every buffer
+// (standard_plan/576 6.0 -> 6.8 ns), and the one-branch form spilled a flag in run_many's loop
+// (standard_many/576 +0.3 ns).
 template <bool InCaller = false>
 [[gnu::always_inline]] inline ByteFacts read_facts(Format source, uint64_t xstate_bv, const uint8_t* p, bool to_compacted) {
     // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
@@ -162,12 +165,16 @@ template <bool InCaller = false>
     // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
     if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
     // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
-    // carries MXCSR regardless, and XSAVE reports such XMM state as initial. One branch for the
-    // three conditions, XMM0's low half read inline: a branch each, and the loop inline, cost
-    // compacted -> standard 0.6 ns a call at 576 bytes.
-    if (!to_compacted && source == Format::Compacted &&
-        ((use >> 1) & (mxcsr != kMxcsrInit) & !load_le(p + kXmmSpan.offset, 8))) [[unlikely]]
-        if (InCaller ? xmm_rest_zero_call(p) : xmm_rest_zero(p)) use &= ~uint64_t(2);
+    // carries MXCSR regardless, and XSAVE reports such XMM state as initial. In a caller, a
+    // branch per condition and the loop inline cost compacted -> standard 0.6 ns at 576 bytes.
+    if (!to_compacted && source == Format::Compacted) {
+        if constexpr (InCaller) {
+            if (((use >> 1) & (mxcsr != kMxcsrInit) & !load_le(p + kXmmSpan.offset, 8)) && xmm_rest_zero_call(p))
+                [[unlikely]] use &= ~uint64_t(2);
+        } else if ((use & 2) && mxcsr != kMxcsrInit && xmm_zero_from(p, kXmmSpan.offset)) {
+            use &= ~uint64_t(2);
+        }
+    }
     return {use, mxcsr, saved};
 }
 
