@@ -159,8 +159,9 @@ template <unsigned W, Format Src, bool ToC>
         write_plan<W>(*plan, p, o, f, *from);                                                                   \
         return plan;                                                                                            \
     }                                                                                                           \
-    ATTR void whole_##W(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {           \
+    ATTR uint32_t whole_##W(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {       \
         vec::write_whole<W>(o, p, body, use, xcomp);                                                            \
+        return body;                                                                                            \
     }                                                                                                           \
     template <bool ToC>                                                                                         \
     ATTR const detail::PlanOutcome* call_quick_##W(const uint8_t* p, uint64_t xstate_bv, const Layout* S,         \
@@ -198,10 +199,10 @@ ManyKernel many_kernel(Format source, bool to_compacted) {
     });
 }
 
-void pick_whole(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {
+uint32_t pick_whole(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {
     const detail::WholeFn f = at_this_width<detail::WholeFn>(whole_16, whole_32, whole_64);
     detail::whole_writer.store(f, std::memory_order_relaxed);
-    f(o, p, body, use, xcomp);
+    return f(o, p, body, use, xcomp);
 }
 
 } // namespace
