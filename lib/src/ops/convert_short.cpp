@@ -160,8 +160,7 @@ template <unsigned W, Format Src, bool ToC>
         return plan;                                                                                            \
     }                                                                                                           \
     ATTR uint32_t whole_##W(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t use, uint64_t xcomp) {       \
-        vec::write_whole<W>(o, p, body, use, xcomp);                                                            \
-        return body;                                                                                            \
+        return vec::write_whole_sized<W>(o, p, body, use, xcomp);                                               \
     }                                                                                                           \
     template <bool ToC>                                                                                         \
     ATTR const detail::PlanOutcome* call_quick_##W(const uint8_t* p, uint64_t xstate_bv, const Layout* S,         \
