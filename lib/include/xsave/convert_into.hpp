@@ -40,15 +40,19 @@ struct PlanKey {
 // are the result's: a pointer in a register, where a ConvertResult returned from a call is ten
 // words stored and read back (see Converter::run).
 struct PlanOutcome {
-    const Layout* layout = nullptr;   // of the result
-    uint64_t xstate_bv = 0, xcomp_bv = 0;
-    uint64_t lossy = 0;               // in-use components the target cannot take as they are
+    // target_word when whole, else 0 (no layout's word): whole_inline's one test for both.
+    // The fields whole_inline reads come first, in one cache line (ConvertPlan is 64-aligned).
+    uint64_t inline_word = 0;
+    uint64_t xcomp_bv = 0;
     uint32_t body = 0;                // bytes of the result
     // The result is the input's bytes [0, 512) and [576, body) as they are, under the header
     // {key.use, xcomp_bv} and zeros: nothing dropped, patched or zeroed (every component in
     // use, at the same offsets). Such a result is copied with no plan's runs to read.
     bool whole = false;
     PlanKey key;
+    const Layout* layout = nullptr;   // of the result
+    uint64_t xstate_bv = 0;
+    uint64_t lossy = 0;               // in-use components the target cannot take as they are
     // Which of its model's layouts the target is: its mask, with bit 63 set when compacted
     // (the model keeps one layout per form and mask).
     uint64_t target_word = 0;
@@ -194,11 +198,10 @@ template <bool ToCompacted>
 [[gnu::always_inline]] inline const PlanOutcome* whole_inline(const AreaView& in, const CpuModel& to, uint64_t target_word,
                                                               std::span<uint8_t> out, const ConvertOptions& opt,
                                                               uint32_t& size) {
-    const PlanOutcome* q = CallPlanHint::get(to);
-    if (!q || !q->whole || opt.sidecar_in) return nullptr;
+    const PlanOutcome* q = CallPlanHint::get(to);   // never null (kNoCallPlan)
+    if (q->inline_word != target_word || opt.sidecar_in) return nullptr;
     const Layout& S = *in.layout;
-    if (q->key.source != S.id.value || q->target_word != target_word || in.bytes.size() != S.total_size ||
-        out.size() < q->body)
+    if (q->key.source != S.id.value || in.bytes.size() != S.total_size || out.size() < q->body)
         return nullptr;
     const uint8_t* p = in.bytes.data();
     const uint64_t use = read_facts<true>(in.format, in.xstate_bv, p, ToCompacted).use;

@@ -85,6 +85,9 @@ struct ConvertPlan;
 struct CallPlanHint;   // xsave/convert_into.hpp
 namespace detail {
 struct PlanOutcome;
+// The *_into forms' hint before any plan (xsave/convert_into.hpp): matches no call, so the
+// inline path needs no null test.
+extern const PlanOutcome kNoCallPlan;
 }
 
 // What a profile says about XSAVE: supported masks, features, per-component geometry.
@@ -153,7 +156,7 @@ private:
     // plans are owned by layouts_, which a copy shares, so a copied hint stays valid.
     struct alignas(64) Hints {
         std::array<detail::Learnt<const Layout*>, 2> inspected{};   // inspect_area's, per form
-        detail::Learnt<const detail::PlanOutcome*> call_plan;       // the *_into forms' last plan
+        detail::Learnt<const detail::PlanOutcome*> call_plan{&detail::kNoCallPlan};   // the *_into forms' last plan
     };
     mutable Hints hints_;
     friend struct CallPlanHint;

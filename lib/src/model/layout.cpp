@@ -3,6 +3,7 @@
 #include "model/layout_cache.hpp"
 
 #include "xsave/components.hpp"
+#include "xsave/convert_into.hpp"
 #include "xsave/error.hpp"
 
 #include <fmt/core.h>
@@ -14,6 +15,9 @@
 #include <mutex>
 
 namespace xsave {
+
+// The hint of a model no *_into call has run into (CpuModel::Hints).
+const detail::PlanOutcome detail::kNoCallPlan{};
 
 const char* format_name(Format f) { return f == Format::Standard ? "standard" : "compacted"; }
 

@@ -33,7 +33,7 @@ using detail::PlanKey;
 // The outcome's fields: `layout` is key.target; lossy are in-use components the target cannot
 // take as they are; xstate_bv and xcomp_bv are the result's header words (XSTATE_BV without
 // lossy); body is its bytes before any trailing bytes.
-struct ConvertPlan : detail::PlanOutcome {
+struct alignas(64) ConvertPlan : detail::PlanOutcome {
     std::array<uint8_t, 64> header{};   // bytes 512..575 of the result: the two words, then zeros
     bool fcw_init = false;       // x87 in init state: FCW is 0x037F
     bool mxcsr_init = false;     // compacted result without SSE in use: MXCSR is 0x1F80
