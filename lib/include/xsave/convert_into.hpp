@@ -222,9 +222,10 @@ template <bool ToCompacted>
     }
     const CallArgs a{in.bytes.data(), in.bytes.size(), in.xstate_bv, in.xcomp_bv, in.layout, in.format,
                      target_word, out.data(), out.size(), &to, &from, &opt};
+    const CallArgs* ap = stack_address(a);
     const PlanOutcome* q = call_into[ToCompacted].load(std::memory_order_relaxed)(in.bytes.data(), in.xstate_bv, in.layout,
-                                                                                  target_word, &to, a);
-    return result(q ? outcome(*q) : general_into(a));
+                                                                                  target_word, &to, *ap);
+    return result(q ? outcome(*q) : general_into(*ap));
 }
 } // namespace detail
 

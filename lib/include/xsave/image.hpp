@@ -51,6 +51,19 @@ struct Image {
 };
 
 namespace detail {
+// The address of a local of the caller's general path, computed there: GCC otherwise computes
+// it once before the caller's loop and holds it in a callee-saved register, one fewer for the
+// loop's own pointers (the output pointer then reloaded from the stack before every call).
+template <class T>
+[[gnu::always_inline]] inline const T* stack_address(const T& v) {
+#if defined(__x86_64__) || defined(__i386__)
+    const T* p;
+    asm volatile("lea %1, %0" : "=r"(p) : "m"(v));
+    return p;
+#else
+    return &v;
+#endif
+}
 // inspect_area's lookups, notes and errors (model/image.cpp).
 AreaView inspect_area_general(std::span<const uint8_t> bytes, const CpuModel& cpu, const ReadOptions& opt,
                               std::vector<std::string>* notes);
@@ -82,7 +95,7 @@ inline AreaView inspect_area(std::span<const uint8_t> bytes, const CpuModel& cpu
             return {bytes, f, xstate_bv, xcomp_bv, L};
     }
     const ReadOptions o = opt;   // a copy: the caller's options, whose address no call takes, stay in registers
-    return detail::inspect_area_general(bytes, cpu, o, notes);
+    return detail::inspect_area_general(bytes, cpu, *detail::stack_address(o), notes);
 }
 // XSTATE_BV and XCOMP_BV as the header holds them, without judging them; zeros for an area
 // shorter than its header.
