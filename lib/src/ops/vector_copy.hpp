@@ -110,8 +110,8 @@ template <unsigned W>
 }
 // The same, returning `body` (detail::whole_writer), taken from the tail's count where there is
 // a tail: body itself kept across the tail copy made the writer save two registers
-// (compact/832 +0.3 ns). The Converter's kernels keep write_whole: in one A/B (5 processes)
-// this form made their 576-byte rows 0.2-0.5 ns slower.
+// (compact/832 +0.3 ns). The Converter's kernels keep write_whole: this form made their
+// 576-byte rows 0.3-1.0 ns slower (run and run_many, minima over 10 processes).
 template <unsigned W>
 [[gnu::always_inline]] inline uint32_t write_whole_sized(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t xstate_bv,
                                                          uint64_t xcomp_bv) {
