@@ -75,11 +75,14 @@ template <unsigned W, bool ToC>
                                                                     CallRunsFn runs) {
     if (opt.sidecar_in || n != S.total_size || (xstate_bv & ~S.mask)) return nullptr;
     const ByteFacts f = read_facts(format, xstate_bv, p, ToC);
-    const auto fits = [&](const ConvertPlan* c) {
+    const auto fits = [&](const detail::PlanOutcome* c) {
         return c && c->key.source == S.id.value && c->target_word == target && c->key.use == f.use;
     };
-    const ConvertPlan* plan = static_cast<const ConvertPlan*>(CallPlanHint::get(to));
-    if (!fits(plan)) [[unlikely]] {
+    // The hint is a ConvertPlan once it fits: kNoCallPlan, a model's first hint, fits no call.
+    const ConvertPlan* plan;
+    if (const detail::PlanOutcome* hint = CallPlanHint::get(to); fits(hint)) [[likely]] {
+        plan = static_cast<const ConvertPlan*>(hint);
+    } else {
         plan = by_target_plan(to, S.id.value, target, f.use);
         if (!fits(plan)) return nullptr;
         CallPlanHint::set(to, plan);
