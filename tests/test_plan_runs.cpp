@@ -92,7 +92,7 @@ TEST_CASE("a plan is whole (copied at offsets known without it) exactly when not
     const auto whole = [](const Layout& S, const Layout& T, uint64_t use) {
         auto p = std::make_unique<ConvertPlan>();
         build_plan(S, PlanKey{S.id.value, &T, use, 0}, *p);
-        return p->whole;
+        return p->whole();
     };
     for (uint64_t mask : {0x3ull, 0x7ull, 0xE7ull, 0x2E7ull}) {
         CAPTURE(mask);

@@ -40,15 +40,12 @@ struct PlanKey {
 // are the result's: a pointer in a register, where a ConvertResult returned from a call is ten
 // words stored and read back (see Converter::run).
 struct PlanOutcome {
-    // target_word when whole, else 0 (no layout's word): whole_inline's one test for both.
-    // The fields whole_inline reads come first, in one cache line (ConvertPlan is 64-aligned).
+    // target_word when the plan is whole, else 0 (no layout's word): whole_inline's one test
+    // for both. The fields whole_inline reads come first, in one cache line (ConvertPlan is
+    // 64-aligned).
     uint64_t inline_word = 0;
     uint64_t xcomp_bv = 0;
     uint32_t body = 0;                // bytes of the result
-    // The result is the input's bytes [0, 512) and [576, body) as they are, under the header
-    // {key.use, xcomp_bv} and zeros: nothing dropped, patched or zeroed (every component in
-    // use, at the same offsets). Such a result is copied with no plan's runs to read.
-    bool whole = false;
     PlanKey key;
     const Layout* layout = nullptr;   // of the result
     uint64_t xstate_bv = 0;
@@ -56,6 +53,10 @@ struct PlanOutcome {
     // Which of its model's layouts the target is: its mask, with bit 63 set when compacted
     // (the model keeps one layout per form and mask).
     uint64_t target_word = 0;
+    // The result is the input's bytes [0, 512) and [576, body) as they are, under the header
+    // {key.use, xcomp_bv} and zeros: nothing dropped, patched or zeroed (every component in
+    // use, at the same offsets). Such a result is copied with no plan's runs to read.
+    bool whole() const { return inline_word != 0; }
 };
 // A result written into the caller's buffer: a ConvertResult without `bytes` (empty there).
 // Trivially copyable, so that the caller's ConvertResult is built from it in registers: the

@@ -325,7 +325,7 @@ detail::IntoResult Converter::run_general(std::span<const uint8_t> in, std::span
         [[unlikely]] throw Error(fmt::format("offset 0x{:x}: XCOMP_BV 0x{:x} does not match the converter's {} source layout 0x{:x}",
                                              kXcompBvOffset, v.xcomp_bv, format_name(S.format), S.mask));
     ConvertResult r = convert(v, *from_, *to_, *target_, opt_, &out, &plan_.v);
-    if (const ConvertPlan* plan = plan_.v.load(std::memory_order_acquire); plan && plan->whole)
+    if (const ConvertPlan* plan = plan_.v.load(std::memory_order_acquire); plan && plan->whole())
         whole_use_.v.store(plan->key.use, std::memory_order_relaxed);
     return into_result(r);
 }

@@ -102,9 +102,9 @@ void build_plan(const Layout& S, const PlanKey& key, ConvertPlan& plan) {
     for (unsigned k = 0; k < plan.count; ++k)
         if (PlanRun& r = plan.runs[k]; r.src != kZeroRun && r.dst + r.n == kExtendedOffset) r.n = kHeaderOffset - r.dst;
     const PlanRun& r0 = plan.runs[0];
-    plan.whole = !plan.lossy && !side && !plan.patch_legacy && plan.count == 1 && r0.src == 0 && r0.dst == 0 &&
-                 r0.n == (plan.body == kExtendedOffset ? kHeaderOffset : plan.body);
-    plan.inline_word = plan.whole ? plan.target_word : 0;
+    const bool whole = !plan.lossy && !side && !plan.patch_legacy && plan.count == 1 && r0.src == 0 && r0.dst == 0 &&
+                       r0.n == (plan.body == kExtendedOffset ? kHeaderOffset : plan.body);
+    plan.inline_word = whole ? plan.target_word : 0;
 }
 
 const ConvertPlan* find_plan_slow(PlanCache& cache, const Layout& source, const PlanKey& key) {

@@ -93,7 +93,7 @@ template <unsigned W, bool ToC>
     if (plan->lossy && (opt.sidecar_out || (plan->lossy & ~opt.drop))) [[unlikely]]
         return nullptr;
     // A whole plan at offsets known here: the copies' addresses do not wait on the plan's runs.
-    if (plan->whole) [[likely]] {
+    if (plan->whole()) [[likely]] {
         vec::write_whole<W>(out, p, plan->body, f.use, plan->xcomp_bv);
         return plan;
     }
