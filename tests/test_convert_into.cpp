@@ -526,6 +526,36 @@ TEST_CASE("whole plans (every component in use, at the same offsets) give the ge
         }
 }
 
+TEST_CASE("run_many's whole loop, for a tail after the header shorter and longer than a vector, gives relayout's bytes") {
+    // Compacted Genoa -> compacted Sapphire Rapids: the same offsets, so whole. 0x203: 8 bytes
+    // after the header (PKRU), under any vector; 0x207: 264, vectors and an overlapping last one.
+    CpuModel genoa(testing::genoa()), spr(testing::sapphire_rapids());
+    for (const auto& [mask, size] : {std::pair<uint64_t, uint32_t>{0x203, 584}, {0x207, 840}}) {
+        CAPTURE(mask);
+        const Layout& S = genoa.compacted(mask);
+        const Layout& T = spr.compacted(mask);
+        const Converter c(genoa, S, spr, T);
+        const auto s = to_compacted(inspect_area(random_standard_state(genoa, mask, mask, {.xstate_bv = mask}), genoa, {mask}), genoa, mask).bytes;
+        ConvertOptions opt;
+        opt.xcomp_bv = mask;
+        const ConvertResult want = relayout(inspect_area(s, genoa, {mask}), genoa, spr, Format::Compacted, opt);
+        REQUIRE(want.bytes.size() == size);
+        REQUIRE(load_le(&want.bytes[kXcompBvOffset], 8) == (mask | kCompactedBit));
+        REQUIRE(load_le(&want.bytes[kXstateBvOffset], 8) == mask);
+        std::vector<std::vector<uint8_t>> outs(4, poisoned(size + 128));
+        std::vector<ConvertItem> items;
+        for (auto& o : outs) items.push_back({s, o});
+        c.run_many(items);
+        for (size_t i = 0; i < items.size(); ++i) {
+            CAPTURE(i);
+            CHECK(std::equal(want.bytes.begin(), want.bytes.end(), outs[i].begin()));
+            CHECK(std::all_of(outs[i].begin() + size, outs[i].end(), [](uint8_t b) { return b == 0xA5; }));
+            CHECK(items[i].size == size);
+            CHECK(items[i].xstate_bv == mask);
+        }
+    }
+}
+
 TEST_CASE("a Converter that learnt a whole in-use set still converts other sets by their plans, in turn") {
     // Genoa 0x2E7 standard -> compacted: every component in use is whole; x87 or AVX not in use
     // are not (zeros and FCW 0x037F). In turn, each twice, by run and by run_many.

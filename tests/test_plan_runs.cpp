@@ -2,11 +2,13 @@
 // memcpy/memset would, for every short length and for long runs, and nothing outside its runs.
 #include "ops/convert_plan.hpp"
 #include "ops/plan_runs.hpp"
+#include "ops/vector_copy.hpp"
 #include "xsave/cpu_ops.hpp"
 #include "xsave/import.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cpuid.h>
 #include <cstring>
 #include <random>
@@ -37,7 +39,50 @@ std::vector<uint8_t> reference(const std::vector<xsave::PlanRun>& runs, const st
     return o;
 }
 
+// vec::copy_run_long (run_many's copy of a tail of at least one vector) at each width.
+void long_16(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<16>(d, s, n); }
+#if defined(__x86_64__) || defined(__i386__)
+[[gnu::target("avx2")]] void long_32(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<32>(d, s, n); }
+[[gnu::target("avx512f")]] void long_64(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<64>(d, s, n); }
+#endif
+
 } // namespace
+
+TEST_CASE("run_many's tail copy writes exactly n bytes at every width, for every n from one vector up", "[convert][plan]") {
+    struct Width {
+        unsigned w;
+        void (*copy)(uint8_t*, const uint8_t*, uint32_t);
+        bool here;
+    };
+    std::vector<Width> widths{{16, long_16, true}};
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    widths.push_back({32, long_32, bool(__builtin_cpu_supports("avx2"))});
+    widths.push_back({64, long_64, bool(__builtin_cpu_supports("avx512f"))});
+#endif
+    std::vector<uint8_t> src(2048 + 64);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t(i * 7 + 1);
+    for (const Width& w : widths) {
+        if (!w.here) {
+            WARN("no " << w.w << "-byte vectors on this CPU: that width's tail copy is not run");
+            continue;
+        }
+        // Every length from W to 6W (the 4-vector loop, the one-vector loop, the overlapping last
+        // vector), 1864 (Genoa's 2440 after the header) and 2048.
+        std::vector<uint32_t> lengths;
+        for (uint32_t n = w.w; n <= 6 * w.w; ++n) lengths.push_back(n);
+        lengths.push_back(1864);
+        lengths.push_back(2048);
+        for (uint32_t n : lengths) {
+            INFO(w.w << "-byte vectors, " << n << " bytes");
+            std::vector<uint8_t> o(n + 128, 0xA5);
+            w.copy(o.data() + 64, src.data() + 3, n);
+            CHECK(std::equal(src.begin() + 3, src.begin() + 3 + n, o.begin() + 64));
+            CHECK(std::all_of(o.begin(), o.begin() + 64, [](uint8_t b) { return b == 0xA5; }));
+            CHECK(std::all_of(o.begin() + 64 + n, o.end(), [](uint8_t b) { return b == 0xA5; }));
+        }
+    }
+}
 
 TEST_CASE("every run writer writes what memcpy and memset write, and nothing else", "[convert][plan]") {
     std::mt19937 rng(18);

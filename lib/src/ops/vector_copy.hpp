@@ -76,6 +76,19 @@ template <unsigned W>
     for (; i + W <= n; i += W) move<W>(d + i, s + i);
     if (i < n) move<W>(d + n - W, s + n - W);
 }
+// n >= W: four vectors a step, then one, then the last W bytes again; three pointers live.
+template <unsigned W>
+[[gnu::always_inline]] inline void copy_run_long(uint8_t* d, const uint8_t* s, uint32_t n) {
+    const uint8_t* end = s + n;
+    for (; end - s >= 4 * W; s += 4 * W, d += 4 * W) {
+        move<W>(d, s);
+        move<W>(d + W, s + W);
+        move<W>(d + 2 * W, s + 2 * W);
+        move<W>(d + 3 * W, s + 3 * W);
+    }
+    for (; end - s >= W; s += W, d += W) move<W>(d, s);
+    if (s != end) move<W>(d + (end - s) - W, end - W);
+}
 template <unsigned W>
 [[gnu::always_inline]] inline void zero_run(uint8_t* d, uint32_t n) {
     if (n < W) return zero_short<W>(d, n);
@@ -102,11 +115,13 @@ template <unsigned W>
     for (unsigned i = W; i < kExtendedOffset - kHeaderOffset; i += W) put_zero<W>(o + kHeaderOffset + i);
     for (unsigned i = 0; i < kHeaderOffset; i += W) move<W>(o + i, p + i);
 }
-template <unsigned W>
+// LongTail: the caller knows body >= kExtendedOffset + W (run_many: the same body for every item).
+template <unsigned W, bool LongTail = false>
 [[gnu::always_inline]] inline void write_whole(uint8_t* o, const uint8_t* p, uint32_t body, uint64_t xstate_bv,
                                                uint64_t xcomp_bv) {
     write_whole_head<W>(o, p, xstate_bv, xcomp_bv);
-    if (body > kExtendedOffset) copy_run<W>(o + kExtendedOffset, p + kExtendedOffset, body - kExtendedOffset);
+    if constexpr (LongTail) copy_run_long<W>(o + kExtendedOffset, p + kExtendedOffset, body - kExtendedOffset);
+    else if (body > kExtendedOffset) copy_run<W>(o + kExtendedOffset, p + kExtendedOffset, body - kExtendedOffset);
 }
 // The same, returning `body` (detail::whole_writer), taken from the tail's count where there is
 // a tail: body itself kept across the tail copy made the writer save two registers
