@@ -33,6 +33,24 @@ std::vector<uint8_t> shaped_area(const CpuModel& spr, uint64_t bv, uint64_t seed
     return s;
 }
 
+// run_many over `n` poisoned outputs: each gets `want`, nothing after it, and its item the
+// result's size and XSTATE_BV with nothing dropped.
+void run_many_gives(const Converter& c, std::span<const uint8_t> in, const std::vector<uint8_t>& want, uint64_t xstate_bv,
+                    size_t n) {
+    std::vector<std::vector<uint8_t>> outs(n, poisoned(want.size() + 128));
+    std::vector<ConvertItem> items;
+    for (auto& o : outs) items.push_back({in, o});
+    c.run_many(items);
+    for (size_t i = 0; i < n; ++i) {
+        CAPTURE(i);
+        CHECK(std::equal(want.begin(), want.end(), outs[i].begin()));
+        CHECK(std::all_of(outs[i].begin() + long(want.size()), outs[i].end(), [](uint8_t b) { return b == 0xA5; }));
+        CHECK(items[i].size == want.size());
+        CHECK(items[i].xstate_bv == xstate_bv);
+        CHECK(items[i].dropped == 0);
+    }
+}
+
 } // namespace
 
 TEST_CASE("inspect_area reads the caller's bytes in place, as read_image does") {
@@ -511,17 +529,7 @@ TEST_CASE("whole plans (every component in use, at the same offsets) give the ge
                     CHECK(q.xstate_bv == mask);
                     CHECK(q.xcomp_bv == want.xcomp_bv);
                 }
-                std::vector<std::vector<uint8_t>> outs(3, poisoned(size + 128));
-                std::vector<ConvertItem> items;
-                for (auto& o : outs) items.push_back({s, o});
-                c.run_many(items);
-                for (size_t i = 0; i < items.size(); ++i) {
-                    CAPTURE(i);
-                    CHECK(same(outs[i]));
-                    CHECK(items[i].size == size);
-                    CHECK(items[i].xstate_bv == mask);
-                    CHECK(items[i].dropped == 0);
-                }
+                run_many_gives(c, s, want.bytes, mask, 3);
             }
         }
 }
@@ -542,17 +550,7 @@ TEST_CASE("run_many's whole loop, for a tail after the header shorter and longer
         REQUIRE(want.bytes.size() == size);
         REQUIRE(load_le(&want.bytes[kXcompBvOffset], 8) == (mask | kCompactedBit));
         REQUIRE(load_le(&want.bytes[kXstateBvOffset], 8) == mask);
-        std::vector<std::vector<uint8_t>> outs(4, poisoned(size + 128));
-        std::vector<ConvertItem> items;
-        for (auto& o : outs) items.push_back({s, o});
-        c.run_many(items);
-        for (size_t i = 0; i < items.size(); ++i) {
-            CAPTURE(i);
-            CHECK(std::equal(want.bytes.begin(), want.bytes.end(), outs[i].begin()));
-            CHECK(std::all_of(outs[i].begin() + size, outs[i].end(), [](uint8_t b) { return b == 0xA5; }));
-            CHECK(items[i].size == size);
-            CHECK(items[i].xstate_bv == mask);
-        }
+        run_many_gives(c, s, want.bytes, mask, 4);
     }
 }
 
