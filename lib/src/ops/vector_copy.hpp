@@ -77,6 +77,8 @@ template <unsigned W>
     if (i < n) move<W>(d + n - W, s + n - W);
 }
 // n >= W: four vectors a step, then one, then the last W bytes again; three pointers live.
+// copy_run keeps its own indexed loop: written as a call of this one, standard/576 and 832 per
+// call were 0.5-0.9 ns slower (two A/Bs of 10 processes, stop 33).
 template <unsigned W>
 [[gnu::always_inline]] inline void copy_run_long(uint8_t* d, const uint8_t* s, uint32_t n) {
     const uint8_t* end = s + n;
