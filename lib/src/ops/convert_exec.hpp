@@ -86,7 +86,7 @@ struct ConverterKernels {
     static Converter::Quick not_taken(const Converter&, const uint8_t*, size_t, uint8_t*, size_t) {
         return {Converter::kNotTaken, 0};
     }
-    // quick() at this CPU's widest vectors for these forms, or not_taken with a sidecar to read.
+    // quick() at this CPU's vector width (run_writers()) for these forms, or not_taken with a sidecar to read.
     static Converter::QuickFn quick_for(const Converter& c);
 };
 

@@ -3,6 +3,9 @@
 #include "ops/vector_copy.hpp"
 
 #include <array>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <cstring>
 
 namespace xsave {
@@ -18,13 +21,28 @@ void write_runs_16(const PlanRun* r, const PlanRun* e, uint8_t* o, const uint8_t
     vec::write_runs<64>(r, e, o, p);
 }
 
+// AMD family 19h: Zen 3 and Zen 4, the first AMD CPUs with AVX-512.
+bool amd_family_19h() {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163) return false;
+    __get_cpuid(1, &a, &b, &c, &d);
+    const unsigned family = a >> 8 & 0xf;
+    return family == 0xf && family + (a >> 20 & 0xff) == 0x19;   // "AuthenticAMD", family 0xf + 0xa
+}
+
 std::span<const NamedRunWriter> writers_here() {
     static const auto list = [] {
         std::array<NamedRunWriter, 3> a{};
         unsigned n = 0;
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) a[n++] = {"avx512f", write_runs_64, 64};
+        const bool avx512 = __builtin_cpu_supports("avx512f");
+        // Zen 4 runs a 512-bit load or store as two 256-bit halves: 64-byte moves were no faster
+        // than 32-byte ones there, and a run copied 256 bytes further into its page (AMD -> Intel
+        // layouts) ran 2-3x slower for about one buffer pair in 12 (bench/RESULTS.md, stop 34).
+        const bool halves = avx512 && amd_family_19h();
+        if (avx512 && !halves) a[n++] = {"avx512f", write_runs_64, 64};
         if (__builtin_cpu_supports("avx2")) a[n++] = {"avx2", write_runs_32, 32};
+        if (halves) a[n++] = {"avx512f", write_runs_64, 64};   // offered, not picked (the tests run it)
         a[n++] = {"sse2", write_runs_16, 16};
         return std::make_pair(a, n);
     }();
