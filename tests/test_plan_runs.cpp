@@ -47,7 +47,65 @@ void long_16(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_lo
 [[gnu::target("avx512f")]] void long_64(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<64>(d, s, n); }
 #endif
 
+// vec::write_whole (the whole path of the Converter's kernels, LongTail or not) and
+// vec::write_whole_sized (the per-call writer) at each width: every form on one output.
+template <unsigned W>
+[[gnu::always_inline]] inline uint32_t whole_forms(int form, uint8_t* o, const uint8_t* p, uint32_t body, uint64_t x, uint64_t c) {
+    if (form == 0) return xsave::vec::write_whole_sized<W>(o, p, body, x, c);
+    if (form == 1) xsave::vec::write_whole<W, false>(o, p, body, x, c);
+    else xsave::vec::write_whole<W, true>(o, p, body, x, c);
+    return body;
+}
+uint32_t whole_16(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) { return whole_forms<16>(f, o, p, b, x, c); }
+#if defined(__x86_64__) || defined(__i386__)
+[[gnu::target("avx2")]] uint32_t whole_32(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) {
+    return whole_forms<32>(f, o, p, b, x, c);
+}
+[[gnu::target("avx512f")]] uint32_t whole_64(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) {
+    return whole_forms<64>(f, o, p, b, x, c);
+}
+#endif
+
 } // namespace
+
+TEST_CASE("a whole plan's writer at every width: legacy region, header words, zeros to 576, then the body", "[convert][plan]") {
+    struct Width {
+        unsigned w;
+        uint32_t (*write)(int, uint8_t*, const uint8_t*, uint32_t, uint64_t, uint64_t);
+        bool here;
+    };
+    std::vector<Width> widths{{16, whole_16, true}};
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    widths.push_back({32, whole_32, bool(__builtin_cpu_supports("avx2"))});
+    widths.push_back({64, whole_64, bool(__builtin_cpu_supports("avx512f"))});
+#endif
+    std::vector<uint8_t> src(4096);
+    for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t(i * 13 + 5) | 1;   // no zero byte
+    const uint64_t xstate_bv = 0x2e7, xcomp_bv = 0x80000000000002e7;
+    for (const Width& w : widths) {
+        if (!w.here) {
+            WARN("no " << w.w << "-byte vectors on this CPU: that width's whole writer is not run");
+            continue;
+        }
+        // 576 (x87+SSE), 584 (compacted PKRU only), 600 and 640 (tails under and over a vector),
+        // 832 (AVX), 2440 (Genoa), 2696 (Skylake-SP).
+        for (uint32_t body : {576u, 584u, 600u, 640u, 832u, 2440u, 2696u}) {
+            for (int form = 0; form < 3; ++form) {
+                if (form == 2 && body < 576 + w.w) continue;   // LongTail: at least one vector after the header
+                INFO(w.w << "-byte vectors, body " << body << ", form " << form);
+                std::vector<uint8_t> o(body + 128, 0xA5);
+                CHECK(w.write(form, o.data(), src.data(), body, xstate_bv, xcomp_bv) == body);
+                std::vector<uint8_t> want(src.begin(), src.begin() + body);
+                std::fill(want.begin() + 512, want.begin() + 576, uint8_t(0));
+                std::memcpy(want.data() + 512, &xstate_bv, 8);
+                std::memcpy(want.data() + 520, &xcomp_bv, 8);
+                CHECK(std::equal(want.begin(), want.end(), o.begin()));
+                CHECK(std::all_of(o.begin() + body, o.end(), [](uint8_t b) { return b == 0xA5; }));
+            }
+        }
+    }
+}
 
 TEST_CASE("run_many's tail copy writes exactly n bytes at every width, for every n from one vector up", "[convert][plan]") {
     struct Width {
