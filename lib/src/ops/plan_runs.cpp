@@ -37,8 +37,9 @@ std::span<const NamedRunWriter> writers_here() {
         __builtin_cpu_init();
         const bool avx512 = __builtin_cpu_supports("avx512f");
         // Zen 4 runs a 512-bit load or store as two 256-bit halves: 64-byte moves were no faster
-        // than 32-byte ones there, and a run copied 256 bytes further into its page (AMD -> Intel
-        // layouts) ran 2-3x slower for about one buffer pair in 12 (bench/RESULTS.md, stop 34).
+        // than 32-byte ones on a quiet host, and a run copied 256 bytes further into its page
+        // (AMD -> Intel layouts) ran 2-3x slower for about one buffer pair in 12 with them
+        // (bench/RESULTS.md, stop 34).
         const bool halves = avx512 && amd_family_19h();
         if (avx512 && !halves) a[n++] = {"avx512f", write_runs_64, 64};
         if (__builtin_cpu_supports("avx2")) a[n++] = {"avx2", write_runs_32, 32};
