@@ -40,12 +40,36 @@ std::vector<uint8_t> reference(const std::vector<xsave::PlanRun>& runs, const st
     return o;
 }
 
+// Functions compiled for 32 and 64-byte vectors (plainly off x86, where they are not run).
+#if defined(__x86_64__) || defined(__i386__)
+#define XSAVE_TEST_AVX2 [[gnu::target("avx2")]]
+#define XSAVE_TEST_AVX512 [[gnu::target("avx512f")]]
+#else
+#define XSAVE_TEST_AVX2
+#define XSAVE_TEST_AVX512
+#endif
+
+// One function at 16, 32 and 64-byte vectors, each with whether this CPU runs it.
+template <class F>
+struct AtWidth {
+    unsigned w;
+    F fn;
+    bool here;
+};
+template <class F>
+std::vector<AtWidth<F>> at_widths(F f16, F f32, F f64) {
+    bool avx2 = false, avx512 = false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    avx2 = __builtin_cpu_supports("avx2"), avx512 = __builtin_cpu_supports("avx512f");
+#endif
+    return {{16, f16, true}, {32, f32, avx2}, {64, f64, avx512}};
+}
+
 // vec::copy_run_long (run_many's copy of a tail of at least one vector) at each width.
 void long_16(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<16>(d, s, n); }
-#if defined(__x86_64__) || defined(__i386__)
-[[gnu::target("avx2")]] void long_32(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<32>(d, s, n); }
-[[gnu::target("avx512f")]] void long_64(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<64>(d, s, n); }
-#endif
+XSAVE_TEST_AVX2 void long_32(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<32>(d, s, n); }
+XSAVE_TEST_AVX512 void long_64(uint8_t* d, const uint8_t* s, uint32_t n) { xsave::vec::copy_run_long<64>(d, s, n); }
 
 // vec::write_whole (the whole path of the Converter's kernels, LongTail or not) and
 // vec::write_whole_sized (the per-call writer) at each width: every form on one output.
@@ -57,33 +81,21 @@ template <unsigned W>
     return body;
 }
 uint32_t whole_16(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) { return whole_forms<16>(f, o, p, b, x, c); }
-#if defined(__x86_64__) || defined(__i386__)
-[[gnu::target("avx2")]] uint32_t whole_32(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) {
+XSAVE_TEST_AVX2 uint32_t whole_32(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) {
     return whole_forms<32>(f, o, p, b, x, c);
 }
-[[gnu::target("avx512f")]] uint32_t whole_64(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) {
+XSAVE_TEST_AVX512 uint32_t whole_64(int f, uint8_t* o, const uint8_t* p, uint32_t b, uint64_t x, uint64_t c) {
     return whole_forms<64>(f, o, p, b, x, c);
 }
-#endif
 
 } // namespace
 
 TEST_CASE("a whole plan's writer at every width: legacy region, header words, zeros to 576, then the body", "[convert][plan]") {
-    struct Width {
-        unsigned w;
-        uint32_t (*write)(int, uint8_t*, const uint8_t*, uint32_t, uint64_t, uint64_t);
-        bool here;
-    };
-    std::vector<Width> widths{{16, whole_16, true}};
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    widths.push_back({32, whole_32, bool(__builtin_cpu_supports("avx2"))});
-    widths.push_back({64, whole_64, bool(__builtin_cpu_supports("avx512f"))});
-#endif
+    const auto widths = at_widths(whole_16, whole_32, whole_64);
     std::vector<uint8_t> src(4096);
     for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t(i * 13 + 5) | 1;   // no zero byte
     const uint64_t xstate_bv = 0x2e7, xcomp_bv = 0x80000000000002e7;
-    for (const Width& w : widths) {
+    for (const auto& w : widths) {
         if (!w.here) {
             WARN("no " << w.w << "-byte vectors on this CPU: that width's whole writer is not run");
             continue;
@@ -95,7 +107,7 @@ TEST_CASE("a whole plan's writer at every width: legacy region, header words, ze
                 if (form == 2 && body < 576 + w.w) continue;   // LongTail: at least one vector after the header
                 INFO(w.w << "-byte vectors, body " << body << ", form " << form);
                 std::vector<uint8_t> o(body + 128, 0xA5);
-                CHECK(w.write(form, o.data(), src.data(), body, xstate_bv, xcomp_bv) == body);
+                CHECK(w.fn(form, o.data(), src.data(), body, xstate_bv, xcomp_bv) == body);
                 std::vector<uint8_t> want(src.begin(), src.begin() + body);
                 std::fill(want.begin() + 512, want.begin() + 576, uint8_t(0));
                 std::memcpy(want.data() + 512, &xstate_bv, 8);
@@ -108,20 +120,10 @@ TEST_CASE("a whole plan's writer at every width: legacy region, header words, ze
 }
 
 TEST_CASE("run_many's tail copy writes exactly n bytes at every width, for every n from one vector up", "[convert][plan]") {
-    struct Width {
-        unsigned w;
-        void (*copy)(uint8_t*, const uint8_t*, uint32_t);
-        bool here;
-    };
-    std::vector<Width> widths{{16, long_16, true}};
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    widths.push_back({32, long_32, bool(__builtin_cpu_supports("avx2"))});
-    widths.push_back({64, long_64, bool(__builtin_cpu_supports("avx512f"))});
-#endif
+    const auto widths = at_widths(long_16, long_32, long_64);
     std::vector<uint8_t> src(2048 + 64);
     for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t(i * 7 + 1);
-    for (const Width& w : widths) {
+    for (const auto& w : widths) {
         if (!w.here) {
             WARN("no " << w.w << "-byte vectors on this CPU: that width's tail copy is not run");
             continue;
@@ -135,7 +137,7 @@ TEST_CASE("run_many's tail copy writes exactly n bytes at every width, for every
         for (uint32_t n : lengths) {
             INFO(w.w << "-byte vectors, " << n << " bytes");
             std::vector<uint8_t> o(n + 128, 0xA5);
-            w.copy(o.data() + 64, src.data() + 3, n);
+            w.fn(o.data() + 64, src.data() + 3, n);
             CHECK(std::equal(src.begin() + 3, src.begin() + 3 + n, o.begin() + 64));
             CHECK(std::all_of(o.begin(), o.begin() + 64, [](uint8_t b) { return b == 0xA5; }));
             CHECK(std::all_of(o.begin() + 64 + n, o.end(), [](uint8_t b) { return b == 0xA5; }));
