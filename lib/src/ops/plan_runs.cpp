@@ -21,7 +21,7 @@ void write_runs_16(const PlanRun* r, const PlanRun* e, uint8_t* o, const uint8_t
     vec::write_runs<64>(r, e, o, p);
 }
 
-// AMD family 19h: Zen 3 and Zen 4, the first AMD CPUs with AVX-512.
+// AMD family 19h: Zen 3 and Zen 4 (of the two, only Zen 4 has AVX-512).
 bool amd_family_19h() {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163) return false;
