@@ -47,7 +47,7 @@ std::vector<uint8_t> spr_area(const Model& spr) {
 
 } // namespace
 
-TEST_CASE("C API: version, models and a bad profile", "[c_api]") {
+TEST_CASE("C API: version, models and a bad profile", "[c_api][widths]") {
     CHECK(std::string(xsave_version()) == "0.1.0");
     Model spr("sapphire-rapids");
     CHECK(xsave_model_xcr0(spr.m) == 0x602e7);
@@ -63,7 +63,7 @@ TEST_CASE("C API: version, models and a bad profile", "[c_api]") {
     CHECK(xsave_model_load(nullptr, &m, nullptr) == XSAVE_E_ARGUMENT);   // err may be NULL
 }
 
-TEST_CASE("C API: open, read registers, JSON", "[c_api]") {
+TEST_CASE("C API: open, read registers, JSON", "[c_api][widths]") {
     Model spr("sapphire-rapids");
     auto bytes = spr_area(spr);
     Input in(bytes, spr);
@@ -106,7 +106,7 @@ TEST_CASE("C API: open, read registers, JSON", "[c_api]") {
     xsave_error_free(err);
 }
 
-TEST_CASE("C API: convert refuses to drop in-use AMX state unless asked, and moves PKRU", "[c_api]") {
+TEST_CASE("C API: convert refuses to drop in-use AMX state unless asked, and moves PKRU", "[c_api][widths]") {
     Model spr("sapphire-rapids"), genoa("zen4-genoa");
     Input in(spr_area(spr), spr);
     uint8_t* out = nullptr;
@@ -128,7 +128,7 @@ TEST_CASE("C API: convert refuses to drop in-use AMX state unless asked, and mov
     xsave_free(out);
 }
 
-TEST_CASE("C API: a converter made once gives what xsave_convert gives, per buffer", "[c_api]") {
+TEST_CASE("C API: a converter made once gives what xsave_convert gives, per buffer", "[c_api][widths]") {
     Model spr("sapphire-rapids"), genoa("zen4-genoa");
     xsave_converter* c = nullptr;
     xsave_error* err = nullptr;
@@ -167,7 +167,7 @@ TEST_CASE("C API: a converter made once gives what xsave_convert gives, per buff
     xsave_converter_free(c);
 }
 
-TEST_CASE("C API: run_many converts every buffer as run does, and names the one at fault", "[c_api]") {
+TEST_CASE("C API: run_many converts every buffer as run does, and names the one at fault", "[c_api][widths]") {
     Model spr("sapphire-rapids"), genoa("zen4-genoa");
     xsave_converter* c = nullptr;
     xsave_error* err = nullptr;
@@ -219,7 +219,7 @@ TEST_CASE("C API: run_many converts every buffer as run does, and names the one 
     xsave_converter_free(c);
 }
 
-TEST_CASE("C API: check gives the rules' verdict", "[c_api]") {
+TEST_CASE("C API: check gives the rules' verdict", "[c_api][widths]") {
     Model host(data_path("profiles/host-epyc.json"));
     Input good(read_bytes(data_path("whpx-832.bin")), host);
     char* report = nullptr;

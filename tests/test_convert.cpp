@@ -30,7 +30,7 @@ std::string reg_hex(const Decoded& d, const std::string& name) {
 
 } // namespace
 
-TEST_CASE("WHPX seed: standard differs only in XCOMP_BV; compact --xcomp-bv 0x7 gives the 832 bytes back") {
+TEST_CASE("WHPX seed: standard differs only in XCOMP_BV; compact --xcomp-bv 0x7 gives the 832 bytes back", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     const auto orig = testing::read_bytes(testing::data_path("whpx-832.bin"));
     REQUIRE(orig.size() == 832);
@@ -48,7 +48,7 @@ TEST_CASE("WHPX seed: standard differs only in XCOMP_BV; compact --xcomp-bv 0x7 
     CHECK(cmp.xcomp_bv == 0x8000000000000007ull);
 }
 
-TEST_CASE("MXCSR: compacting sets XSTATE_BV[1] for it; a compacted area without SSE in use means 0x1F80") {
+TEST_CASE("MXCSR: compacting sets XSTATE_BV[1] for it; a compacted area without SSE in use means 0x1F80", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     std::vector<uint8_t> s(2432, 0);
     store_le(&s[0], kFcwInit, 2);
@@ -73,7 +73,7 @@ TEST_CASE("MXCSR: compacting sets XSTATE_BV[1] for it; a compacted area without 
     CHECK(st.xstate_bv == 0);
 }
 
-TEST_CASE("components not in use are written in their initial configuration") {
+TEST_CASE("components not in use are written in their initial configuration", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     std::vector<uint8_t> s(2432, 0xAB);
     std::fill(s.begin() + 512, s.begin() + 576, 0);
@@ -92,7 +92,7 @@ TEST_CASE("components not in use are written in their initial configuration") {
     CHECK(c.bytes[511] == 0xAB);
 }
 
-TEST_CASE("XCOMP_BV modes") {
+TEST_CASE("XCOMP_BV modes", "[widths]") {
     CpuModel spr(testing::sapphire_rapids());
     auto s = random_standard_state(spr, 0x602E7, 5, {.xstate_bv = 0x207});
     store_le(&s[kMxcsrOffset], kMxcsrInit, 4);
@@ -115,7 +115,7 @@ TEST_CASE("XCOMP_BV modes") {
     CHECK(compute_xcomp_bv(read_image(s, spr), spr, parse_xcomp_mode("minimal")) == (kCompactedBit | 0x6));
 }
 
-TEST_CASE("Sapphire Rapids -> Genoa: PKRU 0xA80 -> 0x980, opmask 0x440 -> 0x340, same registers, and back") {
+TEST_CASE("Sapphire Rapids -> Genoa: PKRU 0xA80 -> 0x980, opmask 0x440 -> 0x340, same registers, and back", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     auto s = random_standard_state(spr, 0x602E7, 42, {.xstate_bv = 0x2E7});
     Image a = read_image(s, spr);
@@ -136,7 +136,7 @@ TEST_CASE("Sapphire Rapids -> Genoa: PKRU 0xA80 -> 0x980, opmask 0x440 -> 0x340,
     CHECK(relayout(read_image(gc.bytes, genoa), genoa, spr, Format::Standard).bytes == s);
 }
 
-TEST_CASE("AMX in use: Sapphire Rapids -> Genoa refuses naming TILECFG and TILEDATA; --drop with a sidecar round-trips") {
+TEST_CASE("AMX in use: Sapphire Rapids -> Genoa refuses naming TILECFG and TILEDATA; --drop with a sidecar round-trips", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     auto s = random_standard_state(spr, 0x602E7, 43, {.xstate_bv = 0x602E7});
     Image a = read_image(s, spr);
@@ -163,7 +163,7 @@ TEST_CASE("AMX in use: Sapphire Rapids -> Genoa refuses naming TILECFG and TILED
     CHECK(back.bytes == s);
 }
 
-TEST_CASE("supervisor state going to standard form needs --drop supervisor; xsaves compaction puts it back") {
+TEST_CASE("supervisor state going to standard form needs --drop supervisor; xsaves compaction puts it back", "[widths]") {
     CpuModel spr(testing::sapphire_rapids());
     auto s = random_standard_state(spr, 0x602E7, 44, {.xstate_bv = 0x2E7});
     Image si = read_image(s, spr);
@@ -191,7 +191,7 @@ TEST_CASE("supervisor state going to standard form needs --drop supervisor; xsav
     CHECK(again.bytes == c.bytes);
 }
 
-TEST_CASE("a component whose size differs between CPUs is refused when in use") {
+TEST_CASE("a component whose size differs between CPUs is refused when in use", "[widths]") {
     auto a = testing::leaf0d_profile("a", "x", {{0, 0x7, 0x340, 0x340, 0}, {1, 0xF, 0x340, 0x8000, 0}, {2, 0x100, 0x240, 0, 0}, {15, 0x328, 0, 1, 0}});
     auto b = testing::leaf0d_profile("b", "x", {{0, 0x7, 0x340, 0x340, 0}, {1, 0xF, 0x340, 0x8000, 0}, {2, 0x100, 0x240, 0, 0}, {15, 0x1A8, 0, 1, 0}});
     CpuModel ca(a), cb(b);
@@ -210,7 +210,7 @@ TEST_CASE("a component whose size differs between CPUs is refused when in use") 
     CHECK(r.bytes.size() == 576 + 256 + 0x1A8);
 }
 
-TEST_CASE("trailing bytes: non-zero ones are refused unless copied or dropped; zero padding is not") {
+TEST_CASE("trailing bytes: non-zero ones are refused unless copied or dropped; zero padding is not", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
     b.insert(b.end(), {1, 0, 3});
@@ -237,7 +237,7 @@ TEST_CASE("trailing bytes: non-zero ones are refused unless copied or dropped; z
     CHECK(r.bytes.size() == 832);
 }
 
-TEST_CASE("inconsistent inputs are refused naming the field") {
+TEST_CASE("inconsistent inputs are refused naming the field", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     auto b = testing::read_bytes(testing::data_path("whpx-832.bin"));
     store_le(&b[kXstateBvOffset], 0x23, 8);   // opmask in use, but XCOMP_BV is 0x7
@@ -248,7 +248,7 @@ TEST_CASE("inconsistent inputs are refused naming the field") {
     CHECK_THROWS_WITH(sidecar_from_json("[]"), Catch::Contains("expected {\"components\""));
 }
 
-TEST_CASE("random states are deterministic and valid by construction") {
+TEST_CASE("random states are deterministic and valid by construction", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     auto a = random_standard_state(cpu, 0xE7, 1234), b = random_standard_state(cpu, 0xE7, 1234);
     CHECK(a == b);

@@ -64,7 +64,7 @@ bool into_compacted(InlineCall c, Format from) {
 
 } // namespace
 
-TEST_CASE("the *_into forms' inline path gives the general path's bytes and fields, call after call") {
+TEST_CASE("the *_into forms' inline path gives the general path's bytes and fields, call after call", "[widths]") {
     // Genoa (AMD, no MPX gap): standard and compacted layouts agree, so with every component in
     // use each plan is whole. Areas whose in-use set makes another plan come in between, so the
     // model's last plan changes under the inline path.
@@ -126,7 +126,7 @@ TEST_CASE("the *_into forms' inline path gives the general path's bytes and fiel
             }
 }
 
-TEST_CASE("the *_into forms' inline path leaves to the other paths every call it must not take") {
+TEST_CASE("the *_into forms' inline path leaves to the other paths every call it must not take", "[widths]") {
     // Each call after three whole ones (Genoa 0x2E7, standard -> compacted), so that the
     // model's last plan is whole, and after the odd call one more whole call, which must still
     // be right.
@@ -232,7 +232,7 @@ TEST_CASE("the *_into forms' inline path leaves to the other paths every call it
     same_as_allocating(whole, to_compacted_into(v, genoa, 0x2E7, out), out);
 }
 
-TEST_CASE("the *_into forms' short path leaves trailing bytes and small buffers to the general path") {
+TEST_CASE("the *_into forms' short path leaves trailing bytes and small buffers to the general path", "[widths]") {
     // AVX not in use: the plan zeroes its region, so it is not whole and the inline path declines
     // every call; from the second call the short path takes them. Its checks must read the
     // input's size and the output's each for itself.

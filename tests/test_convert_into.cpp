@@ -53,7 +53,7 @@ void run_many_gives(const Converter& c, std::span<const uint8_t> in, const std::
 
 } // namespace
 
-TEST_CASE("inspect_area reads the caller's bytes in place, as read_image does") {
+TEST_CASE("inspect_area reads the caller's bytes in place, as read_image does", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     const auto whpx = testing::read_bytes(testing::data_path("whpx-832.bin"));
     std::vector<std::string> notes;
@@ -80,7 +80,7 @@ TEST_CASE("inspect_area reads the caller's bytes in place, as read_image does") 
                       "575 bytes: too short for an XSAVE area, which needs at least 576 (legacy region 0..511, header 512..575)");
 }
 
-TEST_CASE("conversions into the caller's buffer write every byte once and equal the allocating forms") {
+TEST_CASE("conversions into the caller's buffer write every byte once and equal the allocating forms", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     for (uint64_t seed = 1; seed <= 40; ++seed) {
         // Varying XSTATE_BV leaves components in init state, to be written as zeros.
@@ -112,7 +112,7 @@ TEST_CASE("conversions into the caller's buffer write every byte once and equal 
     }
 }
 
-TEST_CASE("a Converter made once gives, per buffer, exactly what the *_into forms give") {
+TEST_CASE("a Converter made once gives, per buffer, exactly what the *_into forms give", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     const Layout& std_spr = spr.standard(0x602E7);
     const Layout& cmp_spr = spr.compacted(0x602E7);
@@ -146,7 +146,7 @@ TEST_CASE("a Converter made once gives, per buffer, exactly what the *_into form
     }
 }
 
-TEST_CASE("a Converter refuses buffers of another shape and layouts of another model") {
+TEST_CASE("a Converter refuses buffers of another shape and layouts of another model", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     Converter compact(spr, spr.standard(0x2E7), spr, spr.compacted(0x2E7));
     auto s = random_standard_state(spr, 0x2E7, 7);
@@ -170,7 +170,7 @@ TEST_CASE("a Converter refuses buffers of another shape and layouts of another m
     CHECK(Converter(skx, skx.standard(0x2FF), genoa, genoa.standard(0x2E7), drop_mpx).run(mpx, out).dropped == 0x18);
 }
 
-TEST_CASE("a Converter's repeated runs (its short path) give what the first gives, and refuse what they must") {
+TEST_CASE("a Converter's repeated runs (its short path) give what the first gives, and refuse what they must", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa()), skx(testing::skylake_sp());
     Converter compact(spr, spr.standard(0x2E7), spr, spr.compacted(0x2E7));
     Converter standard(spr, spr.compacted(0x2E7), spr, spr.standard(0x2E7));
@@ -229,7 +229,7 @@ TEST_CASE("a Converter's repeated runs (its short path) give what the first give
     CHECK(a == b);
 }
 
-TEST_CASE("Converter::run_many gives each buffer what run() gives it, and stops at the first refusal") {
+TEST_CASE("Converter::run_many gives each buffer what run() gives it, and stops at the first refusal", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     ConvertOptions drop_amx;
     drop_amx.drop = 0x60000;
@@ -284,7 +284,7 @@ TEST_CASE("Converter::run_many gives each buffer what run() gives it, and stops 
     CHECK_THROWS_WITH(strict.run_many(bad), "buffer 1: 1000 bytes: the converter's standard source layout 0x602e7 needs 11008");
 }
 
-TEST_CASE("a buffer too small for the result is an error naming the size needed, and is left alone") {
+TEST_CASE("a buffer too small for the result is an error naming the size needed, and is left alone", "[widths]") {
     CpuModel cpu(testing::epyc_host());
     const auto whpx = testing::read_bytes(testing::data_path("whpx-832.bin"));
     auto buf = poisoned(831);
@@ -295,7 +295,7 @@ TEST_CASE("a buffer too small for the result is an error naming the size needed,
                       "output buffer of 0 bytes; the compacted result needs 832");
 }
 
-TEST_CASE("layouts list their extended components in offset order") {
+TEST_CASE("layouts list their extended components in offset order", "[widths]") {
     CpuModel spr(testing::sapphire_rapids());
     const Layout& s = spr.standard(0x602E7);
     // Standard offsets on Sapphire Rapids: PKRU (bit 9) at 0xA80 comes after ZMM (bits 5-7).
@@ -304,7 +304,7 @@ TEST_CASE("layouts list their extended components in offset order") {
     for (unsigned i = 1; i < s.extended_count; ++i) CHECK(s.offset[s.by_offset[i - 1]] < s.offset[s.by_offset[i]]);
 }
 
-TEST_CASE("layout lookups from many threads agree with one another") {
+TEST_CASE("layout lookups from many threads agree with one another", "[widths]") {
     CpuModel cpu(testing::sapphire_rapids());
     const uint64_t masks[] = {0x3, 0x7, 0xE7, 0x2E7, 0x602E7, 0x20007, 0x40007, 0x207};
     std::vector<const Layout*> first;
@@ -325,7 +325,7 @@ TEST_CASE("layout lookups from many threads agree with one another") {
     CHECK(wrong == 0);
 }
 
-TEST_CASE("a Converter's short path, for each source and target form, gives every field relayout_into gives") {
+TEST_CASE("a Converter's short path, for each source and target form, gives every field relayout_into gives", "[widths]") {
     // Sapphire Rapids -> Genoa keeps offsets in neither form; AMX in use is dropped as allowed.
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     ConvertOptions drop_amx;
@@ -359,7 +359,7 @@ TEST_CASE("a Converter's short path, for each source and target form, gives ever
         }
 }
 
-TEST_CASE("a Converter that reads a sidecar puts it back on every run, as relayout does") {
+TEST_CASE("a Converter that reads a sidecar puts it back on every run, as relayout does", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     auto s = random_standard_state(spr, 0x602E7, 45, {.xstate_bv = 0x602E7});
     ConvertOptions o;
@@ -379,7 +379,7 @@ TEST_CASE("a Converter that reads a sidecar puts it back on every run, as relayo
     }
 }
 
-TEST_CASE("the *_into forms' repeated calls (their short path) give every field the allocating forms give") {
+TEST_CASE("the *_into forms' repeated calls (their short path) give every field the allocating forms give", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     ConvertOptions drop_amx;
     drop_amx.drop = 0x60000;
@@ -418,7 +418,7 @@ TEST_CASE("the *_into forms' repeated calls (their short path) give every field 
     CHECK(&spr.standard(0x602E4) == &spr.standard(0x602E7));
 }
 
-TEST_CASE("the *_into forms' repeated calls still refuse, report and fill a sidecar as the first does") {
+TEST_CASE("the *_into forms' repeated calls still refuse, report and fill a sidecar as the first does", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     const auto s = random_standard_state(spr, 0x602E7, 5, {.xstate_bv = 0x602E7});
     const AreaView v = inspect_area(s, spr);
@@ -451,7 +451,7 @@ TEST_CASE("the *_into forms' repeated calls still refuse, report and fill a side
     }
 }
 
-TEST_CASE("the *_into forms from many threads, over shapes that share the plan cache's slots, give what one thread gives") {
+TEST_CASE("the *_into forms from many threads, over shapes that share the plan cache's slots, give what one thread gives", "[widths]") {
     CpuModel spr(testing::sapphire_rapids()), genoa(testing::genoa());
     ConvertOptions drop_amx;
     drop_amx.drop = 0x60000;
@@ -483,7 +483,7 @@ TEST_CASE("the *_into forms from many threads, over shapes that share the plan c
     CHECK(wrong == 0);
 }
 
-TEST_CASE("whole plans (every component in use, at the same offsets) give the general path's bytes by run, run_many and *_into") {
+TEST_CASE("whole plans (every component in use, at the same offsets) give the general path's bytes by run, run_many and *_into", "[widths]") {
     // Genoa's standard and compacted layouts agree (AMD, no MPX gap): 576, 832 and 2432 bytes, a
     // multiple of 64, and 2440 with PKRU, where the last vector copied overlaps the one before.
     CpuModel genoa(testing::genoa());
@@ -534,7 +534,7 @@ TEST_CASE("whole plans (every component in use, at the same offsets) give the ge
         }
 }
 
-TEST_CASE("run_many's whole loop, for a tail after the header shorter and longer than a vector, gives relayout's bytes") {
+TEST_CASE("run_many's whole loop, for a tail after the header shorter and longer than a vector, gives relayout's bytes", "[widths]") {
     // Compacted Genoa -> compacted Sapphire Rapids: the same offsets, so whole. 0x203: 8 bytes
     // after the header (PKRU), under any vector; 0x207: 264, vectors and an overlapping last one.
     CpuModel genoa(testing::genoa()), spr(testing::sapphire_rapids());
@@ -554,7 +554,7 @@ TEST_CASE("run_many's whole loop, for a tail after the header shorter and longer
     }
 }
 
-TEST_CASE("a Converter that learnt a whole in-use set still converts other sets by their plans, in turn") {
+TEST_CASE("a Converter that learnt a whole in-use set still converts other sets by their plans, in turn", "[widths]") {
     // Genoa 0x2E7 standard -> compacted: every component in use is whole; x87 or AVX not in use
     // are not (zeros and FCW 0x037F). In turn, each twice, by run and by run_many.
     CpuModel genoa(testing::genoa());

@@ -71,7 +71,7 @@ void stale(std::vector<uint8_t>& s, const Layout& L, uint64_t xstate_bv, std::mt
 
 } // namespace
 
-TEST_CASE("plans equal the per-component engine over random states and every built-in profile", "[convert][plan]") {
+TEST_CASE("plans equal the per-component engine over random states and every built-in profile", "[convert][plan][widths]") {
     std::vector<std::unique_ptr<CpuModel>> cpus;
     for (const auto& bp : builtin_profiles()) cpus.push_back(std::make_unique<CpuModel>(builtin_profile(bp.name)));
     REQUIRE(cpus.size() >= 19);
@@ -127,7 +127,7 @@ TEST_CASE("plans equal the per-component engine over random states and every bui
     CHECK(refused > 0);   // some pairs lack components: the no-drop case is refused
 }
 
-TEST_CASE("a layout no cache knows (a copy) gets a plan of its own with the same result", "[convert][plan]") {
+TEST_CASE("a layout no cache knows (a copy) gets a plan of its own with the same result", "[convert][plan][widths]") {
     CpuModel spr(builtin_profile("sapphire-rapids"));
     auto s = random_standard_state(spr, 0x602E7, 11);
     AreaView v = inspect_area(s, spr, {.xcr0 = 0x602E7});

@@ -59,7 +59,7 @@ std::vector<uint8_t> as_zeroed_header(std::vector<uint8_t> b, uint64_t rfbm) {
 
 } // namespace
 
-TEST_CASE("hw: compact(XSAVE) == XSAVEC and standard(XSAVEC) == XSAVE for 10,000 random states", "[hw]") {
+TEST_CASE("hw: compact(XSAVE) == XSAVEC and standard(XSAVEC) == XSAVE for 10,000 random states", "[hw][widths]") {
     if (!hw::usable()) SKIP_TEST("this CPU or OS does not support XSAVE");
     if (!hw::features().xsavec) SKIP_TEST("this CPU does not support XSAVEC");
     CpuModel cpu(host_profile());

@@ -2,10 +2,12 @@
 #include "ops/plan_runs.hpp"
 #include "ops/vector_copy.hpp"
 
+#include <algorithm>
 #include <array>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#include <cstdlib>
 #include <cstring>
 
 namespace xsave {
@@ -45,6 +47,11 @@ std::span<const NamedRunWriter> writers_here() {
         if (__builtin_cpu_supports("avx2")) a[n++] = {"avx2", write_runs_32, 32};
         if (halves) a[n++] = {"avx512f", write_runs_64, 64};   // offered, not picked (the tests run it)
         a[n++] = {"sse2", write_runs_16, 16};
+        // XSAVE_VECTOR_WIDTH=16, 32 or 64 puts that width first where this CPU runs it: the
+        // tests run every conversion path at each width, and A/Bs compare widths in one binary.
+        if (const char* want = std::getenv("XSAVE_VECTOR_WIDTH"))
+            for (unsigned i = 1; i < n; ++i)
+                if (std::strtoul(want, nullptr, 10) == a[i].width) std::rotate(a.begin(), a.begin() + i, a.begin() + i + 1);
         return std::make_pair(a, n);
     }();
     return {list.first.data(), list.second};
