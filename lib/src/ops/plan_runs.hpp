@@ -2,7 +2,7 @@
 // Writing a plan's runs. A plan's runs are few and mostly short (a component is 8 to 8192
 // bytes), where a call to memcpy/memset costs as much as the copy and glibc starts `rep movsb`
 // from 2048 bytes. These writers copy with inline vector moves of the width this CPU runs best
-// (the widest, but 32 bytes on Zen 4), chosen once.
+// (the widest, but 32 bytes on Zen 4), chosen once (XSAVE_VECTOR_WIDTH forces one: plan_runs.cpp).
 #include "ops/convert_plan.hpp"
 
 #include <cstdint>
