@@ -20,6 +20,8 @@
 #include "xsave/random_state.hpp"
 #include "xsave/validate.hpp"
 
+#include "ops/plan_runs.hpp"   // the vector width the conversions copy with, for the results
+
 #include <benchmark/benchmark.h>
 #include <cpuid.h>
 
@@ -523,6 +525,8 @@ bool host_can(const Prepared& p) {
 
 int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
+    // This CPU's pick, or XSAVE_VECTOR_WIDTH's: scripts/bench puts it in its "machine" row.
+    benchmark::AddCustomContext("xsave_vector_width", std::to_string(xsave::run_writers().front().width));
     for (const Shape& s : kShapes) {
         try {
             prepared().push_back(prepare(s));
