@@ -49,9 +49,11 @@ std::span<const NamedRunWriter> writers_here() {
         a[n++] = {"sse2", write_runs_16, 16};
         // XSAVE_VECTOR_WIDTH=16, 32 or 64 puts that width first where this CPU runs it: the
         // tests run every conversion path at each width, and A/Bs compare widths in one binary.
-        if (const char* want = std::getenv("XSAVE_VECTOR_WIDTH"))
+        if (const char* want = std::getenv("XSAVE_VECTOR_WIDTH")) {
+            const unsigned long width = std::strtoul(want, nullptr, 10);
             for (unsigned i = 1; i < n; ++i)
-                if (std::strtoul(want, nullptr, 10) == a[i].width) std::rotate(a.begin(), a.begin() + i, a.begin() + i + 1);
+                if (a[i].width == width) std::rotate(a.begin(), a.begin() + i, a.begin() + i + 1);
+        }
         return std::make_pair(a, n);
     }();
     return {list.first.data(), list.second};
