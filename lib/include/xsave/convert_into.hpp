@@ -156,11 +156,10 @@ inline bool xmm_zero_from(const uint8_t* p, uint32_t from) {
 // the stack.
 [[gnu::noinline]] inline bool xmm_rest_zero_call(const uint8_t* p) { return xmm_zero_from(p, kXmmSpan.offset + 8); }
 
-// InCaller: inlined into the caller of an *_into form, where the MXCSR rule below is one branch
-// with XMM0's low half read inline and the rest out of line. The out-of-line kernels keep the
-// plain form: there a call made them save six registers and realign the stack on every buffer
-// (standard_plan/576 6.0 -> 6.8 ns), and the one-branch form spilled a flag in run_many's loop
-// (standard_many/576 +0.3 ns).
+// The MXCSR rules below test XMM0's low half before MXCSR: XMM state in use is rarely zero
+// there, so the common case is one load and one branch (the MXCSR compare first ran 7-9
+// instructions more a call). InCaller: inlined into the caller of an *_into form, which tests
+// the rest of XMM0-15 out of line.
 template <bool InCaller = false>
 [[gnu::always_inline]] inline ByteFacts read_facts(Format source, uint64_t xstate_bv, const uint8_t* p, bool to_compacted) {
     // MXCSR: a compacted area with SSE not in use holds no MXCSR, which is then 0x1F80.
@@ -170,15 +169,10 @@ template <bool InCaller = false>
     // XSAVEC (this CPU, and the SDM's "MXCSR != 0x1F80" rule) sets XSTATE_BV[1] to carry MXCSR.
     if (to_compacted && mxcsr != kMxcsrInit) use |= 2;
     // The reverse: XSTATE_BV[1] set with XMM0-15 all zero only carried MXCSR. Standard form
-    // carries MXCSR regardless, and XSAVE reports such XMM state as initial. In a caller, a
-    // branch per condition and the loop inline cost compacted -> standard 0.6 ns at 576 bytes.
-    if (!to_compacted && source == Format::Compacted) {
-        if constexpr (InCaller) {
-            if (((use >> 1) & (mxcsr != kMxcsrInit) & !load_le(p + kXmmSpan.offset, 8)) && xmm_rest_zero_call(p))
-                [[unlikely]] use &= ~uint64_t(2);
-        } else if ((use & 2) && mxcsr != kMxcsrInit && xmm_zero_from(p, kXmmSpan.offset)) {
-            use &= ~uint64_t(2);
-        }
+    // carries MXCSR regardless, and XSAVE reports such XMM state as initial.
+    if (!to_compacted && source == Format::Compacted && (use & 2) && !load_le(p + kXmmSpan.offset, 8) &&
+        mxcsr != kMxcsrInit) [[unlikely]] {
+        if (InCaller ? xmm_rest_zero_call(p) : xmm_zero_from(p, kXmmSpan.offset + 8)) use &= ~uint64_t(2);
     }
     return {use, mxcsr, saved};
 }
