@@ -534,37 +534,45 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "bench: shape %s skipped: %s\n", s.label, e.what());
         }
     }
+    // XSAVE_BENCH_ITERATIONS=N: every case runs N iterations, once (scripts/bench counts the
+    // instructions of N = 2 and N = 4 under gdb, bench/count_steps.py).
+    const char* fixed = std::getenv("XSAVE_BENCH_ITERATIONS");
+    const auto reg = [fixed](const std::string& name, auto fn, const Prepared* p) {
+        benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name.c_str(), fn, p);
+        if (fixed) b->Iterations(std::atoi(fixed));
+        return b;
+    };
     for (const auto& up : prepared()) {
         const Prepared* p = up.get();
         std::string b = p->shape->label;
-        benchmark::RegisterBenchmark(("memcpy/" + b).c_str(), bm_memcpy, p);
-        benchmark::RegisterBenchmark(("compact/" + b).c_str(), guarded<bm_compact_body>, p);
-        benchmark::RegisterBenchmark(("compact_alloc/" + b).c_str(), guarded<bm_compact_alloc_body>, p);
-        benchmark::RegisterBenchmark(("standard/" + b).c_str(), guarded<bm_standard_body>, p);
-        benchmark::RegisterBenchmark(("standard_alloc/" + b).c_str(), guarded<bm_standard_alloc_body>, p);
-        benchmark::RegisterBenchmark(("convert/" + b).c_str(), guarded<bm_convert_body>, p);
-        benchmark::RegisterBenchmark(("compact_plan/" + b).c_str(), guarded<bm_plan_body<Op::Compact>>, p);
-        benchmark::RegisterBenchmark(("standard_plan/" + b).c_str(), guarded<bm_plan_body<Op::Standard>>, p);
-        benchmark::RegisterBenchmark(("convert_plan/" + b).c_str(), guarded<bm_plan_body<Op::Convert>>, p);
-        benchmark::RegisterBenchmark(("compact_many/" + b).c_str(), guarded<bm_many_body<Op::Compact>>, p);
-        benchmark::RegisterBenchmark(("standard_many/" + b).c_str(), guarded<bm_many_body<Op::Standard>>, p);
-        benchmark::RegisterBenchmark(("convert_many/" + b).c_str(), guarded<bm_many_body<Op::Convert>>, p);
-        benchmark::RegisterBenchmark(("decode/" + b).c_str(), guarded<bm_decode_body>, p);
-        benchmark::RegisterBenchmark(("validate/" + b).c_str(), guarded<bm_validate_body>, p);
-        benchmark::RegisterBenchmark(("cpuid_per_call/compact/" + b).c_str(), bm_cpuid_compact, p);
-        benchmark::RegisterBenchmark(("cpuid_per_call/standard/" + b).c_str(), bm_cpuid_standard, p);
-        benchmark::RegisterBenchmark(("cpuid_per_call/convert/" + b).c_str(), bm_cpuid_convert, p);
+        reg("memcpy/" + b, bm_memcpy, p);
+        reg("compact/" + b, guarded<bm_compact_body>, p);
+        reg("compact_alloc/" + b, guarded<bm_compact_alloc_body>, p);
+        reg("standard/" + b, guarded<bm_standard_body>, p);
+        reg("standard_alloc/" + b, guarded<bm_standard_alloc_body>, p);
+        reg("convert/" + b, guarded<bm_convert_body>, p);
+        reg("compact_plan/" + b, guarded<bm_plan_body<Op::Compact>>, p);
+        reg("standard_plan/" + b, guarded<bm_plan_body<Op::Standard>>, p);
+        reg("convert_plan/" + b, guarded<bm_plan_body<Op::Convert>>, p);
+        reg("compact_many/" + b, guarded<bm_many_body<Op::Compact>>, p);
+        reg("standard_many/" + b, guarded<bm_many_body<Op::Standard>>, p);
+        reg("convert_many/" + b, guarded<bm_many_body<Op::Convert>>, p);
+        reg("decode/" + b, guarded<bm_decode_body>, p);
+        reg("validate/" + b, guarded<bm_validate_body>, p);
+        reg("cpuid_per_call/compact/" + b, bm_cpuid_compact, p);
+        reg("cpuid_per_call/standard/" + b, bm_cpuid_standard, p);
+        reg("cpuid_per_call/convert/" + b, bm_cpuid_convert, p);
 #if defined(__x86_64__)
         if (p->host && __builtin_cpu_supports("avx512f") && p->shape->mask == (p->shape->mask & 0xe7) &&
             p->compacted.size() == p->standard.size() && (p->standard.size() - 576) % 64 == 0)
-            benchmark::RegisterBenchmark(("floor/" + b).c_str(), bm_floor, p);
+            reg("floor/" + b, bm_floor, p);
 #endif
         if (host_can(*p)) {
-            benchmark::RegisterBenchmark(("hardware/compact/" + b).c_str(), bm_hw_compact, p);
-            benchmark::RegisterBenchmark(("hardware/standard/" + b).c_str(), bm_hw_standard, p);
+            reg("hardware/compact/" + b, bm_hw_compact, p);
+            reg("hardware/standard/" + b, bm_hw_standard, p);
         }
         if (b == "2696")
-            benchmark::RegisterBenchmark(("scale_1M_compact/" + b).c_str(), guarded<bm_compact_body>, p)->Iterations(1000000);
+            reg("scale_1M_compact/" + b, guarded<bm_compact_body>, p)->Iterations(1000000);
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
