@@ -535,7 +535,7 @@ int main(int argc, char** argv) {
         }
     }
     // XSAVE_BENCH_ITERATIONS=N: every case runs N iterations, once (scripts/bench counts the
-    // instructions of N = 2 and N = 4 under gdb, bench/count_steps.py).
+    // instructions of N = 4 and N = 8 under gdb, bench/count_steps.py).
     const char* fixed = std::getenv("XSAVE_BENCH_ITERATIONS");
     const auto reg = [fixed](const std::string& name, auto fn, const Prepared* p) {
         benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name.c_str(), fn, p);
