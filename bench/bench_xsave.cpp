@@ -534,8 +534,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "bench: shape %s skipped: %s\n", s.label, e.what());
         }
     }
-    // XSAVE_BENCH_ITERATIONS=N: every case runs N iterations, once (scripts/bench counts the
-    // instructions of N = 4 and N = 8 under gdb, bench/count_steps.py).
+    // XSAVE_BENCH_ITERATIONS=N: every case runs N iterations, once (scripts/bench counts their
+    // instructions under gdb, bench/count_steps.py).
     const char* fixed = std::getenv("XSAVE_BENCH_ITERATIONS");
     const auto reg = [fixed](const std::string& name, auto fn, const Prepared* p) {
         benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name.c_str(), fn, p);

@@ -1,7 +1,7 @@
 # XSAVE_BENCH_ITERATIONS=N gdb -batch -nx -x bench/count_steps.py --args xsave_bench --benchmark_filter=...
 # Counts the instructions that one case's timing loop runs, from the return of
 # benchmark::State::StartKeepRunning to the call of FinishKeepRunning (scripts/bench takes the
-# difference of N = 4 and N = 2 to leave out what is run once). A repeated string instruction
+# difference of two values of N, to leave out what is run once). A repeated string instruction
 # (rep movsb) counts once: single-stepping stops after each of its iterations at one address.
 # Prints "STEPS <n>".
 import gdb
